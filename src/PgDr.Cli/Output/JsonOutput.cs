@@ -1,0 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PgDr.Hosting.Sandbox;
+using PgDr.Replication;
+using PgDr.Topology;
+
+namespace PgDr.Cli.Output;
+
+/// <summary>--json output through source-generated serializers (no reflection, so pgdr can be published ahead of time).</summary>
+internal static class JsonOutput
+{
+    public static void Write<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    {
+        Console.Out.WriteLine(JsonSerializer.Serialize(value, typeInfo));
+    }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(IReadOnlyList<PgNode>))]
+[JsonSerializable(typeof(IReadOnlyList<PgReplicationLag>))]
+[JsonSerializable(typeof(IReadOnlyList<PgReplicationSlot>))]
+[JsonSerializable(typeof(IReadOnlyList<PgReplicationSlotHealth>))]
+[JsonSerializable(typeof(PgReplicationSlotRemoval))]
+[JsonSerializable(typeof(PgReplicationSlot))]
+[JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
+[JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
+internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -1,0 +1,3 @@
+using PgDr.Cli;
+
+return await PgDrCli.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,148 @@
+using System.Net.Sockets;
+using Npgsql;
+using PgDr.Errors;
+
+namespace PgDr.Connections;
+
+/// <summary>
+/// Opens connections to a node and turns every driver failure into a <see cref="PgDrException"/> with a
+/// stable id. All SQL the engine runs goes through <see cref="RunAsync{T}"/>, so no caller sees a raw
+/// NpgsqlException and no message can carry a password.
+/// </summary>
+public static class PgConnector
+{
+    /// <summary>How long a node may take to accept a connection before it counts as unreachable.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    public static NpgsqlDataSource CreateDataSource(PgInstance instance)
+    {
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = instance.Host,
+            Port = instance.Port,
+            Database = instance.Database,
+            ApplicationName = "pgdr",
+            Timeout = (int)ConnectTimeout.TotalSeconds,
+            CommandTimeout = 60,
+            // One short-lived connection per operation: pooling would keep sessions open on the nodes.
+            Pooling = false,
+        };
+        if (instance.Username is not null)
+        {
+            builder.Username = instance.Username;
+        }
+
+        if (instance.Password is not null)
+        {
+            builder.Password = instance.Password;
+        }
+
+        if (instance.SslMode is { } ssl)
+        {
+            builder.SslMode = ssl switch
+            {
+                PgSslMode.Disable => SslMode.Disable,
+                PgSslMode.Allow => SslMode.Allow,
+                PgSslMode.Prefer => SslMode.Prefer,
+                PgSslMode.Require => SslMode.Require,
+                PgSslMode.VerifyCA => SslMode.VerifyCA,
+                _ => SslMode.VerifyFull,
+            };
+        }
+
+        if (instance.RootCertificate is not null)
+        {
+            builder.RootCertificate = instance.RootCertificate;
+        }
+
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    /// <summary>Opens a connection, runs <paramref name="work"/> on it, translates failures.</summary>
+    public static async Task<T> RunAsync<T>(PgInstance instance, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var dataSource = CreateDataSource(instance);
+        await using var disposeDataSource = dataSource.ConfigureAwait(false);
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or SocketException && !cancellationToken.IsCancellationRequested)
+        {
+            throw TranslateConnectFailure(instance, ex);
+        }
+
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                return await work(connection).ConfigureAwait(false);
+            }
+            catch (PostgresException ex)
+            {
+                throw TranslateQueryFailure(instance, ex);
+            }
+            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new PgDrConnectionException(
+                    ErrorIds.ConnectionFailed, PgDrErrorCategory.ConnectionError, $"The connection to {instance} broke: {ex.Message}", instance, ex);
+            }
+        }
+    }
+
+    internal static PgDrException TranslateConnectFailure(PgInstance instance, Exception ex)
+    {
+        if (ex is PostgresException pg)
+        {
+            return pg.SqlState switch
+            {
+                PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification =>
+                    new PgDrConnectionException(
+                        ErrorIds.AuthenticationFailed,
+                        PgDrErrorCategory.AuthenticationError,
+                        $"{instance} refused the credentials of user '{instance.Username ?? Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName}': {pg.MessageText}",
+                        instance,
+                        ex),
+                PostgresErrorCodes.InsufficientPrivilege =>
+                    new PgDrConnectionException(ErrorIds.InsufficientPrivilege, PgDrErrorCategory.PermissionDenied, $"{instance} denied the connection: {pg.MessageText}", instance, ex),
+                _ => new PgDrConnectionException(ErrorIds.ConnectionFailed, PgDrErrorCategory.ConnectionError, $"{instance} refused the connection: {pg.MessageText}", instance, ex),
+            };
+        }
+
+        var socket = FindInner<SocketException>(ex);
+        if (socket is not null || FindInner<TimeoutException>(ex) is not null)
+        {
+            var why = socket?.Message ?? "no answer within " + ConnectTimeout.TotalSeconds + " s";
+            return new PgDrConnectionException(ErrorIds.HostUnreachable, PgDrErrorCategory.ConnectionError, $"Cannot reach {instance}: {why}.", instance, ex);
+        }
+
+        if (ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase))
+        {
+            // Npgsql reports "No password has been provided" as a plain NpgsqlException.
+            return new PgDrConnectionException(ErrorIds.AuthenticationFailed, PgDrErrorCategory.AuthenticationError, $"{instance} asks for a password and none was given: {ex.Message}", instance, ex);
+        }
+
+        return new PgDrConnectionException(ErrorIds.ConnectionFailed, PgDrErrorCategory.ConnectionError, $"Cannot connect to {instance}: {ex.Message}", instance, ex);
+    }
+
+    internal static PgDrException TranslateQueryFailure(PgInstance instance, PostgresException ex) => ex.SqlState switch
+    {
+        PostgresErrorCodes.InsufficientPrivilege =>
+            new PgDrException(ErrorIds.InsufficientPrivilege, PgDrErrorCategory.PermissionDenied, $"{instance}: {ex.MessageText}", instance, ex),
+        _ => new PgDrException(ErrorIds.QueryFailed, PgDrErrorCategory.InvalidOperation, $"{instance}: {ex.MessageText}", instance, ex),
+    };
+
+    private static T? FindInner<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+}

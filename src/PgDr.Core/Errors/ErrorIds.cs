@@ -1,0 +1,37 @@
+namespace PgDr.Errors;
+
+/// <summary>
+/// The stable error ids. Once released an id keeps its meaning: runbooks and tests match on these.
+/// </summary>
+public static class ErrorIds
+{
+    // Connections
+    public const string InvalidInstance = "InvalidInstance";
+    public const string HostUnreachable = "HostUnreachable";
+    public const string AuthenticationFailed = "AuthenticationFailed";
+    public const string ConnectionFailed = "ConnectionFailed";
+    public const string QueryFailed = "QueryFailed";
+    public const string InsufficientPrivilege = "InsufficientPrivilege";
+
+    // Topology
+    public const string NodeIsStandby = "NodeIsStandby";
+    public const string NodeIsPrimary = "NodeIsPrimary";
+
+    // Replication
+    public const string InvalidSlotName = "InvalidSlotName";
+    public const string ReplicationSlotNotFound = "ReplicationSlotNotFound";
+    public const string ReplicationSlotExists = "ReplicationSlotExists";
+    public const string ReplicationSlotActive = "ReplicationSlotActive";
+    public const string InvalidThreshold = "InvalidThreshold";
+
+    // Hosting and sandbox
+    public const string PostgresBinariesNotFound = "PostgresBinariesNotFound";
+    public const string OsUserNotFound = "OsUserNotFound";
+    public const string ExternalCommandFailed = "ExternalCommandFailed";
+    public const string SandboxExists = "SandboxExists";
+    public const string SandboxNotFound = "SandboxNotFound";
+    public const string SandboxDirectoryNotAccessible = "SandboxDirectoryNotAccessible";
+    public const string InvalidSandboxSpec = "InvalidSandboxSpec";
+    public const string ClusterStartFailed = "ClusterStartFailed";
+    public const string Timeout = "Timeout";
+}

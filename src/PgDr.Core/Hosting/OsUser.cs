@@ -1,0 +1,77 @@
+using System.Runtime.InteropServices;
+using PgDr.Errors;
+
+namespace PgDr.Hosting;
+
+/// <summary>
+/// The operating-system account PostgreSQL runs as. PostgreSQL refuses to run as root, so when PgDr runs
+/// as root (CI, a root shell, a runbook) the servers and their tools run as the postgres account instead.
+/// </summary>
+public sealed class OsUser
+{
+    private OsUser(string name, bool switchNeeded)
+    {
+        Name = name;
+        SwitchNeeded = switchNeeded;
+    }
+
+    public string Name { get; }
+
+    /// <summary>True when programs must be started under another account than the caller's.</summary>
+    public bool SwitchNeeded { get; }
+
+    public static bool CallerIsRoot => !OperatingSystem.IsWindows() && geteuid() == 0;
+
+    /// <summary>
+    /// The caller itself when it is not root; otherwise <paramref name="serviceAccount"/> (default postgres),
+    /// which must exist.
+    /// </summary>
+    public static OsUser ForPostgres(string? serviceAccount = null)
+    {
+        if (!CallerIsRoot)
+        {
+            return new OsUser(Environment.UserName, switchNeeded: false);
+        }
+
+        var name = string.IsNullOrEmpty(serviceAccount) ? "postgres" : serviceAccount;
+        if (getpwnam(name) == IntPtr.Zero)
+        {
+            throw new PgDrException(
+                ErrorIds.OsUserNotFound,
+                PgDrErrorCategory.NotInstalled,
+                $"PostgreSQL cannot run as root and the OS account '{name}' does not exist; create it (installing postgresql does) or run as a non-root user.",
+                name);
+        }
+
+        return new OsUser(name, switchNeeded: true);
+    }
+
+    /// <summary>Hands a directory tree to this account (when running as root); otherwise nothing to do.</summary>
+    public async Task TakeOwnershipAsync(string path, CancellationToken cancellationToken)
+    {
+        if (SwitchNeeded)
+        {
+            await ProcessRunner.RunCheckedAsync("chown", ["-R", $"{Name}:", path], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether this account can write into <paramref name="directory"/> (every parent must be traversable).</summary>
+    public async Task<bool> CanWriteAsync(string directory, CancellationToken cancellationToken)
+    {
+        if (!SwitchNeeded)
+        {
+            return true;
+        }
+
+        var result = await ProcessRunner.RunAsync("test", ["-w", directory, "-a", "-x", directory], cancellationToken, this, workingDirectory: "/").ConfigureAwait(false);
+        return result.ExitCode == 0;
+    }
+
+    public override string ToString() => Name;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern uint geteuid();
+
+    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern IntPtr getpwnam(string name);
+}

@@ -1,0 +1,451 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+using PgDr.Connections;
+using PgDr.Errors;
+using PgDr.Progress;
+using PgDr.Replication;
+using PgDr.Topology;
+
+namespace PgDr.Hosting.Sandbox;
+
+/// <summary>Builds, inspects and removes sandboxes.</summary>
+public static class SandboxService
+{
+    public const int MaxStandbys = 8;
+
+    /// <summary>Where pgdr and the cmdlets put a sandbox when no directory is named: $PGDR_SANDBOX, else a folder in the temp directory.</summary>
+    public static string DefaultDirectory =>
+        Environment.GetEnvironmentVariable("PGDR_SANDBOX") is { Length: > 0 } fromEnv
+            ? fromEnv
+            : Path.Combine(Path.GetTempPath(), "pgdr-sandbox");
+
+    /// <summary>Node names by position: region-a, region-b, ...</summary>
+    public static string RegionName(int index) => "region-" + (char)('a' + index);
+
+    public static async Task<PgSandbox> CreateAsync(SandboxSpec spec, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (spec.Standbys is < 0 or > MaxStandbys)
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidSandboxSpec, $"A sandbox has 0 to {MaxStandbys} standbys (asked for {spec.Standbys}).", spec.Standbys);
+        }
+
+        if (spec.Cascading && spec.Standbys < 1)
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidSandboxSpec, "A cascading standby needs at least one standby to stream from.", spec.Standbys);
+        }
+
+        var directory = Path.GetFullPath(spec.Directory);
+        if (File.Exists(SandboxState.PathIn(directory)))
+        {
+            throw new PgDrException(ErrorIds.SandboxExists, PgDrErrorCategory.ResourceExists, $"A sandbox already exists in {directory}; remove it first (pgdr sandbox down).", directory);
+        }
+
+        var existed = System.IO.Directory.Exists(directory);
+        if (existed && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            throw new PgDrException(ErrorIds.SandboxExists, PgDrErrorCategory.ResourceExists, $"{directory} is not empty; a sandbox needs a new or empty directory.", directory);
+        }
+
+        var binaries = await PostgresBinaries.LocateAsync(spec.BinDirectory, cancellationToken).ConfigureAwait(false);
+        var runAs = OsUser.ForPostgres(spec.ServiceAccount);
+        System.IO.Directory.CreateDirectory(directory);
+        var state = new SandboxState
+        {
+            BinDirectory = binaries.Directory,
+            PgMajorVersion = binaries.MajorVersion,
+            ServiceAccount = runAs.Name,
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+        var builder = new Builder(directory, state, binaries, runAs, progress);
+        try
+        {
+            await builder.BuildAsync(spec, cancellationToken).ConfigureAwait(false);
+            return builder.Sandbox;
+        }
+        catch
+        {
+            // Nothing half-built stays behind: stop what started, then remove the directory (or empty it, if it was the caller's).
+            await builder.TearDownAsync().ConfigureAwait(false);
+            DeleteContents(directory, deleteDirectory: !existed);
+            throw;
+        }
+    }
+
+    /// <summary>Opens an existing sandbox from its directory.</summary>
+    public static async Task<PgSandbox> OpenAsync(string directory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(directory);
+        var state = SandboxState.Load(full);
+        var binaries = await PostgresBinaries.LocateAsync(state.BinDirectory, cancellationToken).ConfigureAwait(false);
+        var runAs = OsUser.ForPostgres(state.ServiceAccount);
+        return new PgSandbox(full, state, binaries, runAs, ReadSuperuserPassword(full));
+    }
+
+    /// <summary>Every node's role, timeline, WAL positions and lag; a node that is down is reported, not thrown.</summary>
+    public static async Task<IReadOnlyList<PgSandboxNodeStatus>> GetStatusAsync(PgSandbox sandbox, CancellationToken cancellationToken)
+    {
+        var nodes = new Dictionary<string, PgNode?>();
+        var errors = new Dictionary<string, string>();
+        foreach (var node in sandbox.Nodes)
+        {
+            try
+            {
+                nodes[node.Name] = await NodeInspector.GetNodeAsync(node.Instance, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PgDrException ex)
+            {
+                nodes[node.Name] = null;
+                errors[node.Name] = ex.Message;
+            }
+        }
+
+        // Each running sender is asked once for its downstream standbys.
+        var lagBySender = new Dictionary<string, IReadOnlyList<PgReplicationLag>>();
+        foreach (var node in sandbox.Nodes.Where(n => nodes[n.Name] is not null))
+        {
+            try
+            {
+                lagBySender[node.Name] = await ReplicationLagService.GetLagAsync(node.Instance, new LagThresholds(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (PgDrException)
+            {
+                lagBySender[node.Name] = [];
+            }
+        }
+
+        var result = new List<PgSandboxNodeStatus>();
+        foreach (var node in sandbox.Nodes)
+        {
+            var seen = nodes[node.Name];
+            var upstream = seen?.Upstream is { } up ? sandbox.Nodes.FirstOrDefault(n => n.Instance.Name == up)?.Name ?? up : null;
+            PgReplicationLag? lag = null;
+            if (seen?.Role == PgNodeRole.Standby)
+            {
+                var sender = upstream ?? node.UpstreamName;
+                if (sender is not null && lagBySender.TryGetValue(sender, out var lags))
+                {
+                    lag = lags.FirstOrDefault(l => l.Source == LagSource.Sender && (l.StandbyName == node.Name || (node.SlotName is not null && l.SlotName == node.SlotName)));
+                }
+            }
+
+            result.Add(new PgSandboxNodeStatus
+            {
+                Name = node.Name,
+                Instance = node.Instance,
+                Running = seen is not null,
+                Role = seen?.Role,
+                Timeline = seen?.Timeline,
+                CurrentLsn = seen?.CurrentLsn,
+                ReceiveLsn = seen?.ReceiveLsn,
+                ReplayLsn = seen?.ReplayLsn,
+                Upstream = upstream,
+                Lag = lag,
+                Error = errors.GetValueOrDefault(node.Name),
+            });
+        }
+
+        return result;
+    }
+
+    /// <summary>Stops every node and deletes the sandbox directory. Refuses a directory that holds no sandbox.</summary>
+    public static async Task RemoveAsync(string directory, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(directory);
+        var state = SandboxState.Load(full);
+        PostgresBinaries? binaries = null;
+        try
+        {
+            binaries = await PostgresBinaries.LocateAsync(state.BinDirectory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException)
+        {
+            // The programs are gone; servers cannot be running from them either. Delete the files.
+        }
+
+        if (binaries is not null)
+        {
+            var runAs = OsUser.ForPostgres(state.ServiceAccount);
+            foreach (var node in Enumerable.Reverse(state.Nodes))
+            {
+                progress?.Report(new PgDrProgress("Removing sandbox", $"stopping {node.Name}"));
+                await new LocalCluster(binaries, Path.Combine(full, node.DataDirectory), runAs).ForceStopAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        progress?.Report(new PgDrProgress("Removing sandbox", $"deleting {full}"));
+        DeleteContents(full, deleteDirectory: true);
+    }
+
+    private static void DeleteContents(string directory, bool deleteDirectory)
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            return;
+        }
+
+        if (deleteDirectory)
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+            return;
+        }
+
+        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(directory))
+        {
+            if (System.IO.Directory.Exists(entry))
+            {
+                System.IO.Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
+    }
+
+    private static string ReadSuperuserPassword(string directory)
+    {
+        var path = Path.Combine(directory, SandboxState.PasswordFileName);
+        foreach (var line in File.ReadLines(path))
+        {
+            var fields = line.Split(':');
+            if (fields.Length == 5 && fields[3] == PgSandbox.Superuser && fields[2] == "*")
+            {
+                return fields[4];
+            }
+        }
+
+        throw new PgDrException(ErrorIds.SandboxNotFound, PgDrErrorCategory.InvalidData, $"{path} holds no password for {PgSandbox.Superuser}.", directory);
+    }
+
+    /// <summary>The steps of one CreateAsync, with what they started remembered for the clean-up.</summary>
+    private sealed class Builder(string directory, SandboxState state, PostgresBinaries binaries, OsUser runAs, IProgress<PgDrProgress>? progress)
+    {
+        private readonly List<LocalCluster> _started = [];
+        private readonly HashSet<int> _usedPorts = [];
+        private readonly string _superuserPassword = NewPassword();
+        private readonly string _replicationPassword = NewPassword();
+        private int _step;
+        private int _steps;
+
+        public PgSandbox Sandbox => new(directory, state, binaries, runAs, _superuserPassword);
+
+        private string PasswordFile => Path.Combine(directory, SandboxState.PasswordFileName);
+
+        private Dictionary<string, string> ToolEnvironment => new() { ["PGPASSFILE"] = PasswordFile, ["PGCONNECT_TIMEOUT"] = "10" };
+
+        public async Task BuildAsync(SandboxSpec spec, CancellationToken cancellationToken)
+        {
+            _steps = 2 + spec.Standbys + (spec.Cascading ? 1 : 0);
+            WritePrivateFile(PasswordFile,
+                $"127.0.0.1:*:*:{PgSandbox.Superuser}:{_superuserPassword}\n127.0.0.1:*:replication:{PgSandbox.ReplicationUser}:{_replicationPassword}\n127.0.0.1:*:*:{PgSandbox.ReplicationUser}:{_replicationPassword}\n");
+            await runAs.TakeOwnershipAsync(directory, cancellationToken).ConfigureAwait(false);
+            if (!await runAs.CanWriteAsync(directory, cancellationToken).ConfigureAwait(false))
+            {
+                throw new PgDrException(
+                    ErrorIds.SandboxDirectoryNotAccessible,
+                    PgDrErrorCategory.PermissionDenied,
+                    $"The OS account '{runAs.Name}' that runs PostgreSQL cannot reach {directory} (a parent directory is closed to it); choose a directory under {Path.GetTempPath()} or /var/lib.",
+                    directory);
+            }
+
+            var primaryName = RegionName(0);
+            await CreatePrimaryAsync(primaryName, cancellationToken).ConfigureAwait(false);
+            for (var i = 1; i <= spec.Standbys; i++)
+            {
+                await CreateStandbyAsync(RegionName(i), primaryName, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (spec.Cascading)
+            {
+                var upstream = RegionName(1);
+                await CreateStandbyAsync(upstream + "2", upstream, cancellationToken).ConfigureAwait(false);
+            }
+
+            Report("waiting for every standby to stream");
+            var sandbox = Sandbox;
+            foreach (var node in sandbox.Nodes.Where(n => n.UpstreamName is not null))
+            {
+                var upstream = sandbox.Node(node.UpstreamName!).Instance;
+                await Wait.UntilAsync(
+                    async ct => (await ReplicationLagService.GetLagAsync(upstream, new LagThresholds(), ct).ConfigureAwait(false))
+                        .Any(l => l.StandbyName == node.Name && l.State == "streaming"),
+                    TimeSpan.FromSeconds(60),
+                    $"{node.Name} to stream from {node.UpstreamName}",
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            state.Complete = true;
+            state.Save(directory);
+        }
+
+        public async Task TearDownAsync()
+        {
+            foreach (var cluster in Enumerable.Reverse(_started))
+            {
+                try
+                {
+                    await cluster.ForceStopAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (PgDrException)
+                {
+                    // Keep stopping the others; the directory removal follows regardless.
+                }
+            }
+        }
+
+        private async Task CreatePrimaryAsync(string name, CancellationToken cancellationToken)
+        {
+            Report($"initdb {name}");
+            var dataDirectory = Path.Combine(directory, name);
+            var passwordFile = Path.Combine(directory, ".initdb-password");
+            WritePrivateFile(passwordFile, _superuserPassword + "\n");
+            await runAs.TakeOwnershipAsync(passwordFile, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ProcessRunner.RunCheckedAsync(
+                    binaries.Tool("initdb"),
+                    ["-D", dataDirectory, "-U", PgSandbox.Superuser, "--pwfile", passwordFile, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
+                     "-E", "UTF8", "--locale=C", "--no-sync"],
+                    cancellationToken,
+                    runAs,
+                    workingDirectory: directory).ConfigureAwait(false);
+            }
+            finally
+            {
+                File.Delete(passwordFile);
+            }
+
+            AppendSettings(dataDirectory, new Dictionary<string, string>
+            {
+                ["listen_addresses"] = "'127.0.0.1'",
+                ["unix_socket_directories"] = "''",
+                ["wal_level"] = "replica",
+                ["max_wal_senders"] = "10",
+                ["max_replication_slots"] = "10",
+                ["hot_standby"] = "on",
+                // Standbys report their positions every second, so lag is fresh when asked for.
+                ["wal_receiver_status_interval"] = "1s",
+                ["shared_buffers"] = "32MB",
+                ["max_connections"] = "50",
+                ["logging_collector"] = "off",
+            });
+            await StartOnFreePortAsync(name, dataDirectory, upstreamName: null, slotName: null, cancellationToken).ConfigureAwait(false);
+
+            var instance = Sandbox.Node(name).Instance;
+            await PgConnector.RunAsync(instance, async conn =>
+            {
+                // CREATE ROLE takes no parameters; the password is generated from [A-Za-z0-9_-] only, so it needs no escaping.
+                using var cmd = new NpgsqlCommand($"CREATE ROLE {PgSandbox.ReplicationUser} WITH LOGIN REPLICATION PASSWORD '{_replicationPassword}'", conn);
+                return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        private async Task CreateStandbyAsync(string name, string upstreamName, CancellationToken cancellationToken)
+        {
+            Report($"pg_basebackup {name} from {upstreamName}");
+            var upstream = Sandbox.Node(upstreamName);
+            var slotName = ReplicationSlotName.FromNodeName(name);
+            await ReplicationSlotService.CreatePhysicalSlotAsync(upstream.Instance, slotName, allowStandby: true, cancellationToken).ConfigureAwait(false);
+            var dataDirectory = Path.Combine(directory, name);
+            await ProcessRunner.RunCheckedAsync(
+                binaries.Tool("pg_basebackup"),
+                ["-h", "127.0.0.1", "-p", upstream.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", PgSandbox.ReplicationUser,
+                 "-D", dataDirectory, "-S", slotName, "-X", "stream", "-c", "fast", "--no-password", "--no-sync"],
+                cancellationToken,
+                runAs,
+                ToolEnvironment,
+                directory).ConfigureAwait(false);
+
+            // Written here rather than by pg_basebackup -R, which would copy the password into
+            // postgresql.auto.conf; primary_conninfo names the 0600 password file instead.
+            var conninfo = $"host=127.0.0.1 port={upstream.Port} user={PgSandbox.ReplicationUser} passfile={LibpqQuote(PasswordFile)} application_name={name}";
+            File.WriteAllText(Path.Combine(dataDirectory, "standby.signal"), string.Empty);
+            AppendSettings(dataDirectory, new Dictionary<string, string>
+            {
+                ["primary_conninfo"] = ConfQuote(conninfo),
+                ["primary_slot_name"] = ConfQuote(slotName),
+            });
+            await runAs.TakeOwnershipAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
+            await StartOnFreePortAsync(name, dataDirectory, upstreamName, slotName, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Picks a free loopback port and starts; another process may take the port first, so a failed start is tried on a new one.</summary>
+        private async Task StartOnFreePortAsync(string name, string dataDirectory, string? upstreamName, string? slotName, CancellationToken cancellationToken)
+        {
+            var cluster = new LocalCluster(binaries, dataDirectory, runAs);
+            for (var attempt = 1; ; attempt++)
+            {
+                var port = FreePort();
+                AppendSettings(dataDirectory, new Dictionary<string, string> { ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["cluster_name"] = ConfQuote(name) });
+                state.Nodes.RemoveAll(n => n.Name == name);
+                state.Nodes.Add(new SandboxNodeState { Name = name, Port = port, DataDirectory = name, UpstreamName = upstreamName, SlotName = slotName });
+                state.Save(directory);
+                try
+                {
+                    _started.Add(cluster);
+                    await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (PgDrException ex) when (ex.ErrorId == ErrorIds.ClusterStartFailed && attempt < 3 && ex.Message.Contains("could not", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Most likely "could not bind": the port was taken between our probe and the start.
+                }
+            }
+        }
+
+        private int FreePort()
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                listener.Stop();
+                if (_usedPorts.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
+
+        private void Report(string status) =>
+            progress?.Report(new PgDrProgress("Creating sandbox", status, Math.Min(99, 100 * _step++ / Math.Max(1, _steps))));
+
+        private static void AppendSettings(string dataDirectory, IDictionary<string, string> settings)
+        {
+            // Appended to postgresql.conf: later lines win, and ALTER SYSTEM (postgresql.auto.conf) still overrides them.
+            var sb = new StringBuilder("\n# PgDr sandbox\n");
+            foreach (var (key, value) in settings)
+            {
+                sb.Append(key).Append(" = ").Append(value).Append('\n');
+            }
+
+            File.AppendAllText(Path.Combine(dataDirectory, "postgresql.conf"), sb.ToString());
+        }
+
+        private static string ConfQuote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+        private static string LibpqQuote(string value) =>
+            "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
+
+        private static string NewPassword() =>
+            Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+        private static void WritePrivateFile(string path, string content)
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(path, options))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(content));
+            }
+        }
+    }
+}
