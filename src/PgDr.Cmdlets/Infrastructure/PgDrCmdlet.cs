@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using PgDr.Errors;
+using PgDr.Progress;
+
+namespace PgDr.Cmdlets.Infrastructure;
+
+/// <summary>
+/// The one place that bridges PowerShell's pipeline thread and the async engine: it blocks on the engine
+/// task, shows the engine's progress with WriteProgress from the pipeline thread while waiting, turns
+/// StopProcessing (Ctrl+C) into cancellation, and PgDrException into an ErrorRecord with the stable id.
+/// </summary>
+public abstract class PgDrCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly int _activityId = Math.Abs(Environment.TickCount % 100000) + 1;
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken CancellationToken => _cancellation.Token;
+
+    protected override void StopProcessing() => _cancellation.Cancel();
+
+    /// <summary>Runs an engine operation to completion; failures go to WriteError (the pipeline goes on) and return false.</summary>
+    protected bool TryRun<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation, out T result)
+    {
+        try
+        {
+            result = Run(operation);
+            return true;
+        }
+        catch (PgDrException ex)
+        {
+            WriteError(ToErrorRecord(ex));
+            result = default!;
+            return false;
+        }
+    }
+
+    /// <summary>Runs an engine operation to completion; a failure terminates the command (a failed precondition).</summary>
+    protected T RunOrTerminate<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation)
+    {
+        try
+        {
+            return Run(operation);
+        }
+        catch (PgDrException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex));
+            throw; // not reached: ThrowTerminatingError always throws
+        }
+    }
+
+    private T Run<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation)
+    {
+        var reports = new ConcurrentQueue<PgDrProgress>();
+        var progress = new QueueProgress(reports);
+        var task = operation(progress, CancellationToken);
+        var shown = false;
+
+        // WriteProgress may only be called from the pipeline thread, so the engine's reports queue up here.
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
+        {
+            shown |= Drain(reports);
+        }
+
+        shown |= Drain(reports);
+        if (shown)
+        {
+            WriteProgress(new ProgressRecord(_activityId, "PgDr", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    private bool Drain(ConcurrentQueue<PgDrProgress> reports)
+    {
+        PgDrProgress? last = null;
+        while (reports.TryDequeue(out var report))
+        {
+            last = report;
+        }
+
+        if (last is null)
+        {
+            return false;
+        }
+
+        WriteProgress(new ProgressRecord(_activityId, last.Activity, last.Status) { PercentComplete = last.PercentComplete });
+        return true;
+    }
+
+    /// <summary>The ErrorRecord for an engine error: id, category (same names as ErrorCategory) and target object.</summary>
+    public static ErrorRecord ToErrorRecord(PgDrException ex)
+    {
+        var category = Enum.TryParse<ErrorCategory>(ex.Category.ToString(), out var parsed) ? parsed : ErrorCategory.NotSpecified;
+        return new ErrorRecord(ex, ex.ErrorId, category, ex.Target);
+    }
+
+    public void Dispose()
+    {
+        _cancellation.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private sealed class QueueProgress(ConcurrentQueue<PgDrProgress> queue) : IProgress<PgDrProgress>
+    {
+        public void Report(PgDrProgress value) => queue.Enqueue(value);
+    }
+}

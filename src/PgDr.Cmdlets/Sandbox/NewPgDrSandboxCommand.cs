@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using PgDr.Cmdlets.Infrastructure;
+using PgDr.Hosting.Sandbox;
+
+namespace PgDr.Cmdlets.Sandbox;
+
+/// <summary>
+/// <para type="synopsis">Builds a local multi-region topology on loopback: a primary (region-a) and standbys streaming through their own slots.</para>
+/// <example><code>$sb = New-PgDrSandbox -StandbyCount 2 -Cascading; $sb.Nodes | Get-PgDrNode</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "PgDrSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(PgSandbox))]
+[PgDrCliCommand("sandbox up")]
+public sealed class NewPgDrSandboxCommand : PgDrCmdlet
+{
+    /// <summary>A new or empty directory (default: $env:PGDR_SANDBOX, else pgdr-sandbox in the temp directory).</summary>
+    [Parameter(Position = 0)]
+    public string? Path { get; set; }
+
+    /// <summary>Standbys streaming from the primary (region-b, region-c, ...).</summary>
+    [Parameter]
+    [ValidateRange(0, SandboxService.MaxStandbys)]
+    public int StandbyCount { get; set; } = 2;
+
+    /// <summary>Adds region-b2, streaming from region-b.</summary>
+    [Parameter]
+    public SwitchParameter Cascading { get; set; }
+
+    /// <summary>PostgreSQL's bin directory; found automatically otherwise.</summary>
+    [Parameter]
+    public string? BinDirectory { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var directory = Path is null ? SandboxService.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(Path);
+        var what = $"Create a primary and {StandbyCount} standby(s){(Cascading ? " plus a cascading standby" : string.Empty)}, listening on 127.0.0.1";
+        if (!ShouldProcess(directory, what))
+        {
+            return;
+        }
+
+        var spec = new SandboxSpec { Directory = directory, Standbys = StandbyCount, Cascading = Cascading, BinDirectory = BinDirectory };
+        WriteObject(RunOrTerminate((progress, ct) => SandboxService.CreateAsync(spec, progress, ct)));
+    }
+}
