@@ -147,7 +147,7 @@ public sealed class PgInstance : IEquatable<PgInstance>
             var rest = value[(close + 1)..];
             if (rest.Length == 0)
             {
-                return new PgInstance(host);
+                return new PgInstance(host, DefaultPort);
             }
 
             if (!rest.StartsWith(':'))
@@ -162,7 +162,7 @@ public sealed class PgInstance : IEquatable<PgInstance>
         if (colons > 1)
         {
             // A bare IPv6 address: no port can be told apart from the address without brackets.
-            return IPAddress.TryParse(value, out _) ? new PgInstance(value) : throw Invalid(value, "write an IPv6 address with a port as [address]:port");
+            return IPAddress.TryParse(value, out _) ? new PgInstance(value, DefaultPort) : throw Invalid(value, "write an IPv6 address with a port as [address]:port");
         }
 
         if (colons == 1)
@@ -171,7 +171,7 @@ public sealed class PgInstance : IEquatable<PgInstance>
             return new PgInstance(CheckHost(value, value[..at]), ParsePort(value, value[(at + 1)..]));
         }
 
-        return new PgInstance(CheckHost(value, value));
+        return new PgInstance(CheckHost(value, value), DefaultPort);
     }
 
     private static PgInstance ParseUri(string value)
