@@ -1,0 +1,122 @@
+using System.Text.Json;
+using PgDr.Tests.Fixtures;
+
+namespace PgDr.Tests.Cli;
+
+/// <summary>pgdr as scripts use it: exit codes, one line on stderr with the error id, --json that parses.</summary>
+[Collection(SharedTopology.Name)]
+public sealed class PgDrCliTests(SharedTopologyFixture fixture)
+{
+    private readonly PgDr.Hosting.Sandbox.PgSandbox _sandbox = fixture.Sandbox;
+
+    private Dictionary<string, string?> Credentials => new() { ["PGPASSFILE"] = _sandbox.PasswordFile, ["PGUSER"] = "postgres", ["PGPASSWORD"] = null };
+
+    [Fact]
+    public async Task Lag_json_lists_every_standby_of_the_primary_and_exits_zero_when_healthy()
+    {
+        var result = await PgDrProcess.RunAsync(Credentials, "lag", _sandbox.Instance("region-a").Name, "--json", "--max-lag-bytes", "1073741824");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        var standbys = json.RootElement.EnumerateArray().Select(e => e.GetProperty("standbyName").GetString()!).Order().ToArray();
+        Assert.Equal(["region-b", "region-c"], standbys);
+        Assert.All(json.RootElement.EnumerateArray(), e => Assert.Matches("^[0-9A-F]+/[0-9A-F]+$", e.GetProperty("replayLsn").GetString()));
+    }
+
+    [Fact]
+    public async Task Node_table_shows_roles_of_several_instances()
+    {
+        var result = await PgDrProcess.RunAsync(Credentials, "node", _sandbox.Instance("region-a").Name, _sandbox.Instance("region-b2").Name);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Primary", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Standby", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("region-b2", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unreachable_instance_exits_2_with_one_line_naming_the_error_id_and_the_others_still_answer()
+    {
+        var closed = $"127.0.0.1:{Ports.Closed()}";
+
+        var result = await PgDrProcess.RunAsync(Credentials, "node", closed, _sandbox.Instance("region-a").Name);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("[HostUnreachable]", line, StringComparison.Ordinal);
+        Assert.Contains("region-a", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wrong_password_in_a_connection_string_is_reported_without_the_password()
+    {
+        const string secret = "Sup3rSecretValue";
+        var instance = $"host=127.0.0.1 port={_sandbox.Instance("region-a").Port} user=postgres password={secret}";
+
+        var result = await PgDrProcess.RunAsync(new Dictionary<string, string?> { ["PGPASSFILE"] = "/nonexistent" }, "node", instance);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("[AuthenticationFailed]", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, result.StandardError + result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slot_test_quiet_says_it_through_the_exit_code()
+    {
+        var primary = _sandbox.Instance("region-a");
+        await PgDr.Replication.ReplicationSlotService.CreatePhysicalSlotAsync(primary, "cli_inactive", false, CancellationToken.None);
+        try
+        {
+            var healthy = await PgDrProcess.RunAsync(Credentials, "slot", "test", primary.Name, "--name", "region_*", "--quiet");
+            var inactive = await PgDrProcess.RunAsync(Credentials, "slot", "test", primary.Name, "--name", "cli_inactive", "--quiet");
+
+            Assert.Equal(0, healthy.ExitCode);
+            Assert.Equal(string.Empty, healthy.StandardOutput);
+            Assert.Equal(1, inactive.ExitCode);
+            Assert.Equal(string.Empty, inactive.StandardOutput);
+        }
+        finally
+        {
+            await PgDr.Replication.ReplicationSlotService.DropSlotAsync(primary, "cli_inactive", CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Slot_create_and_drop_round_trip_and_drop_reports_the_freed_WAL()
+    {
+        var primary = _sandbox.Instance("region-a").Name;
+
+        var create = await PgDrProcess.RunAsync(Credentials, "slot", "create", primary, "cli_made", "--json");
+        var drop = await PgDrProcess.RunAsync(Credentials, "slot", "drop", primary, "cli_made", "--json");
+        var again = await PgDrProcess.RunAsync(Credentials, "slot", "drop", primary, "cli_made");
+
+        Assert.True(create.ExitCode == 0, create.StandardError);
+        Assert.Equal("cli_made", JsonDocument.Parse(create.StandardOutput).RootElement.GetProperty("slotName").GetString());
+        Assert.True(drop.ExitCode == 0, drop.StandardError);
+        Assert.True(JsonDocument.Parse(drop.StandardOutput).RootElement.GetProperty("freedBytes").GetInt64() >= 0);
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("[ReplicationSlotNotFound]", again.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sandbox_status_of_the_shared_topology_shows_every_node_streaming()
+    {
+        var result = await PgDrProcess.RunAsync(null, "sandbox", "status", "--dir", _sandbox.Directory, "--json");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        var nodes = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(4, nodes.Count);
+        Assert.Equal("Primary", nodes[0].GetProperty("role").GetString());
+        Assert.All(nodes.Skip(1), n => Assert.Equal("streaming", n.GetProperty("lag").GetProperty("state").GetString()));
+        Assert.DoesNotContain(_sandbox.SuperuserPassword, result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Usage_errors_exit_non_zero()
+    {
+        var result = await PgDrProcess.RunAsync(null, "slot", "create");
+
+        Assert.NotEqual(0, result.ExitCode);
+    }
+}
