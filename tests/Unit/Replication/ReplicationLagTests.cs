@@ -73,10 +73,15 @@ public sealed class ReplicationLagTests(PrimaryAndStandbyFixture fixture) : ICla
 
         Assert.Equal(TimeSpan.Zero, idle.TimeLag);
 
-        var ownView = (await ReplicationLagService.GetLagAsync(standby, new LagThresholds(MaxLag: TimeSpan.FromMilliseconds(100)), CancellationToken.None))
-            .Single(l => l.Source == LagSource.Standby);
-        Assert.NotNull(ownView.LastReplayedTransactionTime);
-        Assert.True(ownView.ObservedAt - ownView.LastReplayedTransactionTime!.Value > TimeSpan.FromMilliseconds(100), "the last replayed commit should be older than the limit");
+        // On the standby, now() - pg_last_xact_replay_timestamp() keeps growing while the primary is idle; wait until it
+        // is well past the limit, then the standby's own view must still say 0 and healthy.
+        PgReplicationLag ownView = null!;
+        await Wait.UntilAsync(async ct =>
+        {
+            ownView = (await ReplicationLagService.GetLagAsync(standby, new LagThresholds(MaxLag: TimeSpan.FromMilliseconds(100)), ct)).Single(l => l.Source == LagSource.Standby);
+            return ownView.LastReplayedTransactionTime is { } t && ownView.ObservedAt - t > TimeSpan.FromSeconds(1);
+        }, TimeSpan.FromSeconds(30), "the last replayed commit to age past the limit", CancellationToken.None);
+
         Assert.Equal(0, ownView.ByteLag);
         Assert.Equal(TimeSpan.Zero, ownView.TimeLag);
         Assert.True(ownView.Healthy, string.Join("; ", ownView.Reasons));
