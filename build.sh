@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# PgDr's build tasks where PowerShell is absent (CI, minimal hosts); build.ps1 does the same for PowerShell users.
+#   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
+#   ./build.sh test      the whole test suite against real PostgreSQL (what CI runs)
+#   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
+#   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
+# Dependencies the tests need (PostgreSQL server programs) are installed here when missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+configuration=Release
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+have_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+    || { command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; }
+}
+
+ensure_postgres() {
+  if have_postgres; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "PostgreSQL server programs (initdb, pg_ctl) are missing: install postgresql-15 (apt-get install -y postgresql-15)." >&2
+    exit 1
+  fi
+  log "installing PostgreSQL server programs (apt-get install postgresql-15)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql-15 >/dev/null
+}
+
+build() {
+  log "dotnet build ($configuration)"
+  dotnet build "$root/PgDr.sln" -c "$configuration" -nologo -v quiet
+}
+
+run_tests() {
+  ensure_postgres
+  build
+  log "dotnet test"
+  local out status
+  out=$(mktemp)
+  set +e
+  dotnet test "$root/PgDr.sln" -c "$configuration" --no-build -nologo 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  set -e
+  # One plain summary line that any CI reads, added up over the test assemblies.
+  local passed failed skipped
+  passed=$(grep -oE 'Passed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
+  failed=$(grep -oE 'Failed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
+  skipped=$(grep -oE 'Skipped: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  rm -f "$out"
+  return "$status"
+}
+
+package() {
+  build
+  log "publishing pgdr to artifacts/pgdr"
+  dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr" -nologo -v quiet
+  log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1)"
+}
+
+demo() {
+  ensure_postgres
+  package
+  local pgdr="$root/artifacts/pgdr/pgdr"
+  local dir="${PGDR_SANDBOX:-${TMPDIR:-/tmp}/pgdr-sandbox}"
+  if [ -f "$dir/sandbox.json" ]; then
+    log "a sandbox already runs in $dir"
+  else
+    "$pgdr" sandbox up --dir "$dir" --standbys 2 --cascading
+  fi
+  "$pgdr" sandbox status --dir "$dir"
+  echo
+  echo "Remove it with: $pgdr sandbox down --dir $dir"
+}
+
+case "${1:-build}" in
+  build) build ;;
+  test) run_tests ;;
+  package) package ;;
+  demo) demo ;;
+  *) echo "usage: $0 [build|test|package|demo]" >&2; exit 2 ;;
+esac
