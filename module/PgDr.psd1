@@ -20,6 +20,8 @@
         'New-PgDrSandbox'
         'Get-PgDrSandbox'
         'Remove-PgDrSandbox'
+        'Set-PgWalArchiving'
+        'Test-PgWalArchiving'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -14,6 +14,7 @@ public static class PgDrCli
         root.Subcommands.Add(LagCommands.Build());
         root.Subcommands.Add(SlotCommands.Build());
         root.Subcommands.Add(SandboxCommands.Build());
+        root.Subcommands.Add(ArchivingCommands.Build());
         return root;
     }
 

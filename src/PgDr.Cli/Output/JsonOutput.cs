@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PgDr.Archive.Server;
 using PgDr.Hosting.Sandbox;
 using PgDr.Replication;
 using PgDr.Topology;
@@ -24,4 +25,6 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgReplicationSlot))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
+[JsonSerializable(typeof(PgWalArchivingChange))]
+[JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -34,4 +34,9 @@ public static class ErrorIds
     public const string InvalidSandboxSpec = "InvalidSandboxSpec";
     public const string ClusterStartFailed = "ClusterStartFailed";
     public const string Timeout = "Timeout";
+    public const string RestartNotControlled = "RestartNotControlled";
+
+    // Archiving settings on the server
+    public const string InvalidArchivingRequest = "InvalidArchivingRequest";
+    public const string PgDrExecutableNotFound = "PgDrExecutableNotFound";
 }

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Globalization;
+using PgDr.Archive.Server;
+using PgDr.Cli.Output;
+
+namespace PgDr.Cli.Commands;
+
+/// <summary>pgdr archiving set|test: Set-PgWalArchiving, Test-PgWalArchiving.</summary>
+internal static class ArchivingCommands
+{
+    public static Command Build()
+    {
+        var command = new Command("archiving", "Configure and judge a node's WAL archiving through pgdr.");
+        command.Subcommands.Add(BuildSet());
+        command.Subcommands.Add(BuildTest());
+        return command;
+    }
+
+    private static Command BuildSet()
+    {
+        var instance = CommonOptions.Instance();
+        var config = new Option<string>("--config") { Description = "The PgDr configuration file archive_command will name.", Required = true };
+        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr executable archive_command runs (default: pgdr on PATH)." };
+        var timeout = new Option<int>("--archive-timeout") { Description = "archive_timeout in seconds (default 60).", DefaultValueFactory = _ => 60 };
+        var disable = new Option<bool>("--disable") { Description = "Switch archiving off instead." };
+        var restart = new Option<bool>("--restart") { Description = "Restart the node if a setting needs it (local pg_ctl clusters only)." };
+        var whatIf = new Option<bool>("--what-if") { Description = "Show each setting old -> new and change nothing." };
+        var command = new Command("set", "Set wal_level, archive_mode, max_wal_senders, archive_timeout and archive_command (ALTER SYSTEM) so the node archives through pgdr.");
+        command.Arguments.Add(instance);
+        foreach (var option in new Option[] { config, pgdr, timeout, disable, restart, whatIf })
+        {
+            command.Options.Add(option);
+        }
+
+        CommonOptions.AddConnectionOptions(command);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var request = new WalArchivingRequest
+            {
+                PgDrPath = parse.GetValue(disable) ? string.Empty : PgDrExecutable.Locate(parse.GetValue(pgdr)),
+                ConfigPath = Path.GetFullPath(parse.GetValue(config)!),
+                ArchiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                Disable = parse.GetValue(disable),
+            };
+            var result = await WalArchivingService.SetAsync(
+                CommonOptions.ToInstance(parse, parse.GetValue(instance)!), request, apply: !parse.GetValue(whatIf), parse.GetValue(restart), ct).ConfigureAwait(false);
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(result, PgDrJsonContext.Default.PgWalArchivingChange);
+            }
+            else
+            {
+                Table.Write(
+                    result.Settings,
+                    ("Setting", s => s.Name),
+                    ("Old", s => s.OldValue),
+                    ("New", s => s.NewValue),
+                    ("Changed", s => s.Changed),
+                    ("Needs restart", s => s.RequiresRestart));
+                Console.Out.WriteLine(!result.Applied ? "What if: nothing was changed."
+                    : result.Restarted ? "Applied; the node was restarted."
+                    : result.RestartPending ? "Applied; a restart is pending (--restart, or restart PostgreSQL)." : "Applied.");
+            }
+
+            return Runner.Success;
+        });
+        return command;
+    }
+
+    private static Command BuildTest()
+    {
+        var instances = CommonOptions.Instances();
+        var force = new Option<bool>("--force-switch") { Description = "Switch to a new WAL segment and wait until it is archived." };
+        var deadline = new Option<int>("--deadline") { Description = "Seconds the switched segment may take (default 60).", DefaultValueFactory = _ => 60 };
+        var maxReady = new Option<int>("--max-ready") { Description = "More .ready segments than this is a backlog (default 16).", DefaultValueFactory = _ => 16 };
+        var command = new Command("test", "Judge WAL archiving: pg_stat_archiver, configuration, backlog, optionally a forced switch. Exit 1 when unhealthy.");
+        command.Arguments.Add(instances);
+        command.Options.Add(force);
+        command.Options.Add(deadline);
+        command.Options.Add(maxReady);
+        CommonOptions.AddConnectionOptions(command);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var options = new WalArchivingTestOptions { ForceSwitch = parse.GetValue(force), Deadline = TimeSpan.FromSeconds(parse.GetValue(deadline)), MaxReadyFiles = parse.GetValue(maxReady) };
+            var (results, failed) = await Runner.ForEachInstanceAsync(parse, parse.GetValue(instances)!, (i, c) => WalArchivingHealthService.TestAsync(i, options, null, c), ct).ConfigureAwait(false);
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write<IReadOnlyList<PgWalArchivingHealth>>(results, PgDrJsonContext.Default.IReadOnlyListPgWalArchivingHealth);
+            }
+            else if (results.Count > 0)
+            {
+                Table.Write(
+                    results,
+                    ("Node", h => h.NodeName),
+                    ("Mode", h => h.ArchiveMode),
+                    ("pgdr", h => h.UsesPgDr),
+                    ("Archived", h => h.ArchivedCount.ToString(CultureInfo.InvariantCulture)),
+                    ("Last archived", h => h.LastArchivedWal),
+                    ("Failed", h => h.FailedCount.ToString(CultureInfo.InvariantCulture)),
+                    ("Ready", h => h.ReadyCount.ToString(CultureInfo.InvariantCulture)),
+                    ("Switched", h => h.SwitchedWal),
+                    ("Healthy", h => h.Healthy),
+                    ("Reasons", h => h.Reasons));
+            }
+
+            return failed ? Runner.Failure : results.All(r => r.Healthy) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+}

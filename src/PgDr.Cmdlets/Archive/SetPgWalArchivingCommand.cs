@@ -1,0 +1,87 @@
+using System.Management.Automation;
+using PgDr.Archive.Server;
+using PgDr.Cmdlets.Infrastructure;
+
+namespace PgDr.Cmdlets.Archive;
+
+/// <summary>
+/// <para type="synopsis">Points a node's WAL archiving at pgdr: wal_level, archive_mode, max_wal_senders, archive_timeout and archive_command through ALTER SYSTEM.</para>
+/// <para type="description">Reports each setting old -> new and whether a restart is pending; -WhatIf shows exactly that and changes nothing.
+/// archive_command names the configuration file, never a secret.</para>
+/// <example><code>Set-PgWalArchiving db-a -ConfigPath /etc/pgdr/pgdr.json -PgDrPath /usr/local/bin/pgdr -Restart</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "PgWalArchiving", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(PgWalArchivingChange))]
+[PgDrCliCommand("archiving set")]
+public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
+{
+    /// <summary>The PgDr configuration file (repositories, compression, key source), as the postgres OS account sees it.</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string ConfigPath { get; set; } = string.Empty;
+
+    /// <summary>The pgdr executable archive_command runs; by default the pgdr found on PATH.</summary>
+    [Parameter]
+    public string? PgDrPath { get; set; }
+
+    /// <summary>Force a segment switch after this long without one (archive_timeout): the RPO of an idle primary. Default 60 seconds.</summary>
+    [Parameter]
+    public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Switch archiving off (archive_mode = off) instead.</summary>
+    [Parameter]
+    public SwitchParameter Disable { get; set; }
+
+    /// <summary>Restart the node when a setting needs it, where PgDr controls the service (a local pg_ctl cluster).</summary>
+    [Parameter]
+    public SwitchParameter Restart { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var request = new WalArchivingRequest
+        {
+            PgDrPath = PgDrPath is null ? string.Empty : GetUnresolvedProviderPathFromPSPath(PgDrPath),
+            ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
+            ArchiveTimeout = ArchiveTimeout,
+            Disable = Disable,
+        };
+        foreach (var instance in Instance)
+        {
+            var target = Resolve(instance);
+            if (!TryRun((_, ct) =>
+                {
+                    var located = request.Disable ? request : new WalArchivingRequest
+                    {
+                        PgDrPath = PgDr.Archive.Server.PgDrExecutable.Locate(PgDrPath is null ? null : request.PgDrPath),
+                        ConfigPath = request.ConfigPath,
+                        ArchiveTimeout = request.ArchiveTimeout,
+                    };
+                    return PlanAsync(target, located, ct);
+                }, out var plan))
+            {
+                continue;
+            }
+
+            var changes = string.Join("; ", plan.Change.Settings.Where(s => s.Changed).Select(s => s.ToString()));
+            if (changes.Length == 0)
+            {
+                WriteVerbose($"{target}: archiving is already set as asked.");
+                WriteObject(plan.Change);
+                continue;
+            }
+
+            var restart = Restart && plan.Change.Settings.Any(s => s.RequiresRestart);
+            if (ShouldProcess(target.ToString(), $"Set WAL archiving: {changes}{(restart ? "; then restart PostgreSQL" : string.Empty)}")
+                && TryRun((_, ct) => WalArchivingService.SetAsync(target, plan.Request, apply: true, restart, ct), out var applied))
+            {
+                WriteObject(applied);
+            }
+        }
+    }
+
+    private static async Task<(PgWalArchivingChange Change, WalArchivingRequest Request)> PlanAsync(PgDr.Connections.PgInstance target, WalArchivingRequest request, CancellationToken ct)
+    {
+        var change = await WalArchivingService.SetAsync(target, request, apply: false, restart: false, ct).ConfigureAwait(false);
+        return (change, request);
+    }
+}

@@ -1,0 +1,22 @@
+namespace PgDr.Archive.Server;
+
+/// <summary>How a node should archive its WAL through pgdr.</summary>
+public sealed class WalArchivingRequest
+{
+    /// <summary>
+    /// Path of the pgdr executable as the postgres OS account sees it (it runs archive_command).
+    /// </summary>
+    public required string PgDrPath { get; init; }
+
+    /// <summary>The PgDr configuration file (repositories, compression, key source) the archiver reads.</summary>
+    public required string ConfigPath { get; init; }
+
+    /// <summary>Forces a segment switch after this long without one, bounding the RPO of an idle primary (archive_timeout).</summary>
+    public TimeSpan ArchiveTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Minimum max_wal_senders: a larger existing value is kept.</summary>
+    public int MinWalSenders { get; init; } = 10;
+
+    /// <summary>Switch archiving off instead (archive_mode = off); the command is left as it is.</summary>
+    public bool Disable { get; init; }
+}

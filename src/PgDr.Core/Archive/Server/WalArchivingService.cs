@@ -1,0 +1,167 @@
+using System.Globalization;
+using Npgsql;
+using PgDr.Connections;
+using PgDr.Errors;
+using PgDr.Hosting;
+
+namespace PgDr.Archive.Server;
+
+/// <summary>Points a node's WAL archiving at pgdr through ALTER SYSTEM (Set-PgWalArchiving, pgdr archiving set).</summary>
+public static class WalArchivingService
+{
+    private static readonly string[] ManagedSettings = ["wal_level", "archive_mode", "max_wal_senders", "archive_timeout", "archive_command"];
+
+    /// <summary>
+    /// The archive_command that runs pgdr: both paths single-quoted for /bin/sh, which PostgreSQL runs it with.
+    /// It names the configuration file and never a secret, because postgresql.auto.conf is readable by anyone who can read the data directory.
+    /// </summary>
+    public static string ArchiveCommand(string pgdrPath, string configPath) =>
+        $"{ShellQuote(pgdrPath)} wal push --config {ShellQuote(configPath)} %p";
+
+    /// <summary>The restore_command counterpart, for standbys and point-in-time recovery.</summary>
+    public static string RestoreCommand(string pgdrPath, string configPath) =>
+        $"{ShellQuote(pgdrPath)} wal fetch --config {ShellQuote(configPath)} %f %p";
+
+    /// <summary>
+    /// Reads the current values and works out the changes; writes them (ALTER SYSTEM, then a reload) unless
+    /// <paramref name="apply"/> is false, so -WhatIf shows exactly what would change and changes nothing.
+    /// </summary>
+    public static async Task<PgWalArchivingChange> SetAsync(PgInstance instance, WalArchivingRequest request, bool apply, bool restart, CancellationToken cancellationToken)
+    {
+        Validate(request);
+        var changes = await PgConnector.RunAsync(instance, async conn =>
+        {
+            var current = await ReadSettingsAsync(conn, cancellationToken).ConfigureAwait(false);
+            return Plan(current, request);
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (!apply || changes.All(c => !c.Changed))
+        {
+            return new PgWalArchivingChange
+            {
+                Instance = instance,
+                Settings = changes,
+                Applied = apply,
+                RestartPending = apply && await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+            };
+        }
+
+        await PgConnector.RunAsync(instance, async conn =>
+        {
+            foreach (var change in changes.Where(c => c.Changed))
+            {
+                // ALTER SYSTEM takes no parameters: the value is a quoted SQL literal.
+                using var alter = new NpgsqlCommand($"ALTER SYSTEM SET {change.Name} = {SqlLiteral(change.NewValue)}", conn);
+                await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", conn);
+            return await reload.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+
+        // The reload is asynchronous: wait until the server shows each change as either live or pending a restart.
+        await Wait.UntilAsync(
+            async ct => await PgConnector.RunAsync(instance, async conn =>
+            {
+                var now = await ReadSettingsAsync(conn, ct).ConfigureAwait(false);
+                return changes.Where(c => c.Changed).All(c => now[c.Name].PendingRestart || Same(now[c.Name], c.NewValue));
+            }, ct).ConfigureAwait(false),
+            TimeSpan.FromSeconds(15),
+            $"{instance} to reload its configuration",
+            cancellationToken).ConfigureAwait(false);
+
+        var restarted = false;
+        if (restart && changes.Any(c => c.RequiresRestart))
+        {
+            await LocalServiceControl.RestartAsync(instance, cancellationToken).ConfigureAwait(false);
+            restarted = true;
+        }
+
+        return new PgWalArchivingChange
+        {
+            Instance = instance,
+            Settings = changes,
+            Applied = true,
+            Restarted = restarted,
+            RestartPending = await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+        };
+    }
+
+    internal static IReadOnlyList<PgSettingChange> Plan(IReadOnlyDictionary<string, ServerSetting> current, WalArchivingRequest request)
+    {
+        var walLevel = current["wal_level"].Display;
+        var archiveMode = current["archive_mode"].Display;
+        var senders = int.Parse(current["max_wal_senders"].Raw, CultureInfo.InvariantCulture);
+        var command = request.Disable ? current["archive_command"].Display : ArchiveCommand(request.PgDrPath, request.ConfigPath);
+        return
+        [
+            Change(current["wal_level"], walLevel == "logical" ? "logical" : "replica"),
+            Change(current["archive_mode"], request.Disable ? "off" : archiveMode == "always" ? "always" : "on"),
+            Change(current["max_wal_senders"], Math.Max(senders, request.MinWalSenders).ToString(CultureInfo.InvariantCulture)),
+            Change(current["archive_timeout"], ((int)request.ArchiveTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s"),
+            Change(current["archive_command"], command),
+        ];
+    }
+
+    private static PgSettingChange Change(ServerSetting setting, string desired) => new()
+    {
+        Name = setting.Name,
+        OldValue = setting.Display,
+        NewValue = Same(setting, desired) ? setting.Display : desired,
+        Context = setting.Context,
+    };
+
+    private static bool Same(ServerSetting setting, string desired) =>
+        string.Equals(setting.Display, desired, StringComparison.Ordinal) || string.Equals(setting.Raw, desired, StringComparison.Ordinal);
+
+    internal static async Task<Dictionary<string, ServerSetting>> ReadSettingsAsync(NpgsqlConnection conn, CancellationToken cancellationToken)
+    {
+        using var cmd = new NpgsqlCommand("SELECT name, reset_val, coalesce(unit, ''), context, pending_restart FROM pg_settings WHERE name = ANY($1)", conn);
+        cmd.Parameters.AddWithValue(ManagedSettings);
+        using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<string, ServerSetting>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var name = reader.GetString(0);
+            var raw = reader.GetString(1);
+            var unit = reader.GetString(2);
+            // reset_val, not setting: the configured value, where setting shows archive_command as "(disabled)" while
+            // archive_mode is off. Only seconds matter as a unit here (archive_timeout).
+            result[name] = new ServerSetting(name, raw, unit == "s" ? raw + "s" : raw, reader.GetString(3), reader.GetBoolean(4));
+        }
+
+        return result;
+    }
+
+    private static async Task<bool> IsRestartPendingAsync(PgInstance instance, CancellationToken cancellationToken) =>
+        await PgConnector.RunAsync(instance, async conn =>
+        {
+            using var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_settings WHERE pending_restart)", conn);
+            return (bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }, cancellationToken).ConfigureAwait(false);
+
+    private static void Validate(WalArchivingRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.PgDrPath) || string.IsNullOrWhiteSpace(request.ConfigPath))
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidArchivingRequest, "Both the pgdr path and the configuration file path are needed for archive_command.", request);
+        }
+
+        if (request.ArchiveTimeout < TimeSpan.Zero || request.ArchiveTimeout > TimeSpan.FromDays(1))
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidArchivingRequest, $"ArchiveTimeout must be between 0 and 1 day (got {request.ArchiveTimeout}).", request.ArchiveTimeout);
+        }
+
+        if (request.MinWalSenders is < 1 or > 262143)
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidArchivingRequest, $"MinWalSenders must be between 1 and 262143 (got {request.MinWalSenders}).", request.MinWalSenders);
+        }
+    }
+
+    internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
+    private static string SqlLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+}
+
+/// <summary>One row of pg_settings: the raw setting, how PgDr shows it, and when a change takes effect.</summary>
+internal sealed record ServerSetting(string Name, string Raw, string Display, string Context, bool PendingRestart);
