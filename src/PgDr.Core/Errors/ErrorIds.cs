@@ -34,4 +34,20 @@ public static class ErrorIds
     public const string InvalidSandboxSpec = "InvalidSandboxSpec";
     public const string ClusterStartFailed = "ClusterStartFailed";
     public const string Timeout = "Timeout";
+
+    // Archive
+    public const string InvalidWalFileName = "InvalidWalFileName";
+    public const string InvalidWalSegmentSize = "InvalidWalSegmentSize";
+    public const string NotAWalSegment = "NotAWalSegment";
+    public const string InvalidCompressionSpec = "InvalidCompressionSpec";
+    public const string CompressionLibraryMissing = "CompressionLibraryMissing";
+    public const string ArchiveKeyNotFound = "ArchiveKeyNotFound";
+    public const string InvalidArchiveKey = "InvalidArchiveKey";
+    public const string KeyFileInsecure = "KeyFileInsecure";
+    public const string ArchiveKeyRequired = "ArchiveKeyRequired";
+    public const string ArchiveKeyMismatch = "ArchiveKeyMismatch";
+    public const string ArchiveObjectNotEncrypted = "ArchiveObjectNotEncrypted";
+    public const string ArchiveObjectCorrupt = "ArchiveObjectCorrupt";
+    public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
+    public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
 }
