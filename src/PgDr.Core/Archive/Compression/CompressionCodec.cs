@@ -80,7 +80,80 @@ public abstract class CompressionCodec
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) =>
             new BrotliStream(destination, level switch { <= 3 => CompressionLevel.Fastest, <= 9 => CompressionLevel.Optimal, _ => CompressionLevel.SmallestSize }, leaveOpen);
 
-        public override Stream CreateDecompressor(Stream source, bool leaveOpen) => new BrotliStream(source, CompressionMode.Decompress, leaveOpen);
+        public override Stream CreateDecompressor(Stream source, bool leaveOpen) =>
+            new BrotliDecompressionStream(new BrotliStream(source, CompressionMode.Decompress, leaveOpen));
+    }
+
+    /// <summary>
+    /// BrotliStream reports damaged input as InvalidOperationException ("Decoder ran into invalid data"); every
+    /// other decompressor here uses InvalidDataException, which is what callers catch.
+    /// </summary>
+    private sealed class BrotliDecompressionStream(BrotliStream inner) : Stream
+    {
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return inner.Read(buffer);
+            }
+            catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+            {
+                throw new InvalidDataException($"brotli decompression failed: {ex.Message}", ex);
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+            {
+                throw new InvalidDataException($"brotli decompression failed: {ex.Message}", ex);
+            }
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private sealed class ZstdCodec : CompressionCodec

@@ -57,6 +57,19 @@ internal sealed unsafe class Lz4Library
 
     public delegate* unmanaged<void*, nuint, void*, nuint, Lz4Preferences*, nuint> CompressFrame { get; }
 
+    /// <summary>LZ4F_compressFrame: one frame in one call. Only tests use it, to cross-check the streaming code.</summary>
+    public byte[] CompressOneShot(ReadOnlySpan<byte> input, int level)
+    {
+        var preferences = Lz4Preferences.ForLevel(level);
+        var output = new byte[(int)CompressFrameBound((nuint)input.Length, &preferences)];
+        fixed (byte* source = input)
+        fixed (byte* destination = output)
+        {
+            var written = Check(CompressFrame(destination, (nuint)output.Length, source, (nuint)input.Length, &preferences), "one-shot compression");
+            return output[..(int)written];
+        }
+    }
+
     public nuint Check(nuint code, string operation) =>
         IsErrorFunction(code) != 0 ? throw new InvalidDataException($"lz4 {operation} failed: {Marshal.PtrToStringUTF8((nint)GetErrorName(code))}.") : code;
 }

@@ -63,6 +63,18 @@ internal sealed unsafe class ZstdLibrary
 
     public bool IsError(nuint code) => IsErrorFunction(code) != 0;
 
+    /// <summary>ZSTD_compress: one frame in one call. Only tests use it, to cross-check the streaming code.</summary>
+    public byte[] CompressOneShot(ReadOnlySpan<byte> input, int level)
+    {
+        var output = new byte[(int)CompressBound((nuint)input.Length)];
+        fixed (byte* source = input)
+        fixed (byte* destination = output)
+        {
+            var written = Check(Compress(destination, (nuint)output.Length, source, (nuint)input.Length, level), "one-shot compression");
+            return output[..(int)written];
+        }
+    }
+
     /// <summary>ZSTD_CStreamOutSize: an output buffer that always holds at least one complete block.</summary>
     public int CompressionOutputSize => (int)CStreamOutSize();
 
