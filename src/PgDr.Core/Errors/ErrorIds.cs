@@ -39,4 +39,20 @@ public static class ErrorIds
     // Archiving settings on the server
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";
     public const string PgDrExecutableNotFound = "PgDrExecutableNotFound";
+
+    // Archive
+    public const string InvalidWalFileName = "InvalidWalFileName";
+    public const string InvalidWalSegmentSize = "InvalidWalSegmentSize";
+    public const string NotAWalSegment = "NotAWalSegment";
+    public const string InvalidCompressionSpec = "InvalidCompressionSpec";
+    public const string CompressionLibraryMissing = "CompressionLibraryMissing";
+    public const string ArchiveKeyNotFound = "ArchiveKeyNotFound";
+    public const string InvalidArchiveKey = "InvalidArchiveKey";
+    public const string KeyFileInsecure = "KeyFileInsecure";
+    public const string ArchiveKeyRequired = "ArchiveKeyRequired";
+    public const string ArchiveKeyMismatch = "ArchiveKeyMismatch";
+    public const string ArchiveObjectNotEncrypted = "ArchiveObjectNotEncrypted";
+    public const string ArchiveObjectCorrupt = "ArchiveObjectCorrupt";
+    public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
+    public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
 }

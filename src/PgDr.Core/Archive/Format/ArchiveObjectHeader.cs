@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using PgDr.Archive.Compression;
+using PgDr.Archive.Encryption;
+using PgDr.Errors;
+
+namespace PgDr.Archive.Format;
+
+/// <summary>
+/// The self-describing header of an archived object: how it was compressed and encrypted, its chunk size and the
+/// name of the file it holds. It is protected by its own SHA-256 (and, when encrypted, bound into every record's
+/// authentication), so it can be inspected cheaply without the key and without reading the body.
+/// </summary>
+public sealed class ArchiveObjectHeader
+{
+    private ArchiveObjectHeader(byte version, CompressionSpec compression, ArchiveCipher cipher, int chunkSize, string originalName, byte[] salt, byte[] keyCheck, byte[] checksum, int length)
+    {
+        FormatVersion = version;
+        Compression = compression;
+        Cipher = cipher;
+        ChunkSize = chunkSize;
+        OriginalName = originalName;
+        Salt = salt;
+        KeyCheck = keyCheck;
+        Checksum = checksum;
+        Length = length;
+    }
+
+    public byte FormatVersion { get; }
+
+    public CompressionSpec Compression { get; }
+
+    public ArchiveCipher Cipher { get; }
+
+    public bool IsEncrypted => Cipher != ArchiveCipher.None;
+
+    /// <summary>Bytes of compressed stream per record (before the authentication tag).</summary>
+    public int ChunkSize { get; }
+
+    /// <summary>The name of the file the object holds (for WAL, the WAL file name).</summary>
+    public string OriginalName { get; }
+
+    /// <summary>The header's size in bytes; the first record starts here.</summary>
+    public int Length { get; }
+
+    internal byte[] Salt { get; }
+
+    internal byte[] KeyCheck { get; }
+
+    /// <summary>SHA-256 of the header's other bytes, the last field of the header.</summary>
+    internal byte[] Checksum { get; }
+
+    /// <summary>
+    /// Reads and verifies the header at the current position of <paramref name="archived"/>, reading nothing beyond
+    /// it. Throws <c>ArchiveObjectCorrupt</c> for a damaged or truncated header and <c>ArchiveFormatUnsupported</c> for
+    /// a newer format version.
+    /// </summary>
+    public static async Task<ArchiveObjectHeader> ReadAsync(Stream archived, CancellationToken cancellationToken)
+    {
+        var (header, _) = await ReadWithBytesAsync(archived, cancellationToken).ConfigureAwait(false);
+        return header;
+    }
+
+    public override string ToString() =>
+        $"{OriginalName}: format {FormatVersion}, {Compression}, {(IsEncrypted ? "aes-256-gcm" : "not encrypted")}, chunks of {Bytes.Format(ChunkSize)}";
+
+    internal static (ArchiveObjectHeader Header, byte[] Bytes) Create(CompressionSpec compression, ArchiveKey? key, int chunkSize, string name)
+    {
+        var cipher = key is null ? ArchiveCipher.None : ArchiveCipher.Aes256Gcm;
+        var salt = key is null ? [] : ObjectCipher.NewSalt();
+        var keyCheck = key is null ? [] : ObjectCipher.KeyCheck(key, salt);
+        var length = ArchiveFormat.FixedHeaderLength + name.Length + salt.Length + keyCheck.Length + ArchiveFormat.Sha256Length;
+        var bytes = new byte[length];
+
+        ArchiveFormat.Magic.CopyTo(bytes);
+        bytes[4] = ArchiveFormat.Version;
+        bytes[5] = unchecked((byte)~ArchiveFormat.Version);
+        bytes[6] = (byte)compression.Algorithm;
+        bytes[7] = unchecked((byte)(sbyte)compression.Level);
+        bytes[8] = (byte)cipher;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(9), (uint)chunkSize);
+        bytes[13] = (byte)name.Length;
+        var at = ArchiveFormat.FixedHeaderLength;
+        at += Encoding.ASCII.GetBytes(name, bytes.AsSpan(at));
+        salt.CopyTo(bytes, at);
+        at += salt.Length;
+        keyCheck.CopyTo(bytes, at);
+        at += keyCheck.Length;
+        var checksum = SHA256.HashData(bytes.AsSpan(0, at));
+        checksum.CopyTo(bytes, at);
+
+        return (new ArchiveObjectHeader(ArchiveFormat.Version, compression, cipher, chunkSize, name, salt, keyCheck, checksum, length), bytes);
+    }
+
+    internal static async Task<(ArchiveObjectHeader Header, byte[] Bytes)> ReadWithBytesAsync(Stream archived, CancellationToken cancellationToken)
+    {
+        var start = new byte[ArchiveFormat.FixedHeaderLength];
+        await ReadHeaderBytesAsync(archived, start, cancellationToken).ConfigureAwait(false);
+
+        if (!start.AsSpan(0, 4).SequenceEqual(ArchiveFormat.Magic))
+        {
+            throw PgDrArchiveException.Corrupt("The object is not a PgDr archive object (it does not start with PGDR).");
+        }
+
+        var version = start[4];
+        if (start[5] != unchecked((byte)~version))
+        {
+            throw PgDrArchiveException.Corrupt("The archive object's format version field is damaged.");
+        }
+
+        if (version != ArchiveFormat.Version)
+        {
+            throw new PgDrArchiveException(
+                ErrorIds.ArchiveFormatUnsupported,
+                PgDrErrorCategory.InvalidData,
+                $"The archive object has format version {version}; this PgDr reads version {ArchiveFormat.Version}. Upgrade PgDr to read it.",
+                version);
+        }
+
+        // The cipher decides whether salt and key check follow; if that byte is damaged the checksum below fails.
+        var cipherParameters = start[8] == (byte)ArchiveCipher.Aes256Gcm ? ObjectCipher.SaltLength + ObjectCipher.KeyCheckLength : 0;
+        var nameLength = start[13];
+        var bytes = new byte[ArchiveFormat.FixedHeaderLength + nameLength + cipherParameters + ArchiveFormat.Sha256Length];
+        start.CopyTo(bytes, 0);
+        await ReadHeaderBytesAsync(archived, bytes.AsMemory(ArchiveFormat.FixedHeaderLength), cancellationToken).ConfigureAwait(false);
+
+        var checksumAt = bytes.Length - ArchiveFormat.Sha256Length;
+        var checksum = bytes[checksumAt..];
+        if (!SHA256.HashData(bytes.AsSpan(0, checksumAt)).AsSpan().SequenceEqual(checksum))
+        {
+            throw PgDrArchiveException.Corrupt("The archive object's header is damaged (checksum mismatch).");
+        }
+
+        // From here on the bytes are as the writer wrote them; odd values mean a writer bug or a forged header.
+        var algorithm = (CompressionAlgorithm)start[6];
+        var level = unchecked((sbyte)start[7]);
+        if (!Enum.IsDefined(algorithm) || !IsValidLevel(algorithm, level))
+        {
+            throw PgDrArchiveException.Corrupt($"The archive object's header names an unknown compression ({start[6]}:{level}).");
+        }
+
+        var cipher = (ArchiveCipher)start[8];
+        if (!Enum.IsDefined(cipher))
+        {
+            throw PgDrArchiveException.Corrupt($"The archive object's header names an unknown cipher ({start[8]}).");
+        }
+
+        var chunkSize = BinaryPrimitives.ReadUInt32LittleEndian(start.AsSpan(9));
+        if (chunkSize is < ArchiveFormat.MinimumChunkSize or > ArchiveFormat.MaximumChunkSize)
+        {
+            throw PgDrArchiveException.Corrupt($"The archive object's header has an impossible chunk size ({chunkSize}).");
+        }
+
+        var name = Encoding.ASCII.GetString(bytes, ArchiveFormat.FixedHeaderLength, nameLength);
+        if (!ArchiveObjectOptions.IsValidName(name))
+        {
+            throw PgDrArchiveException.Corrupt("The archive object's header holds an invalid file name.");
+        }
+
+        var at = ArchiveFormat.FixedHeaderLength + nameLength;
+        var salt = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.SaltLength)];
+        at += salt.Length;
+        var keyCheck = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.KeyCheckLength)];
+
+        var header = new ArchiveObjectHeader(version, new CompressionSpec(algorithm, level), cipher, (int)chunkSize, name, salt, keyCheck, checksum, bytes.Length);
+        return (header, bytes);
+    }
+
+    private static bool IsValidLevel(CompressionAlgorithm algorithm, int level)
+    {
+        var (min, max, _) = CompressionSpec.LevelRange(algorithm);
+        return level >= min && level <= max;
+    }
+
+    private static async Task ReadHeaderBytesAsync(Stream archived, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var read = await archived.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (read < buffer.Length)
+        {
+            throw PgDrArchiveException.Corrupt("The archive object is truncated inside its header.");
+        }
+    }
+}
