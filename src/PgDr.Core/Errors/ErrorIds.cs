@@ -34,4 +34,13 @@ public static class ErrorIds
     public const string InvalidSandboxSpec = "InvalidSandboxSpec";
     public const string ClusterStartFailed = "ClusterStartFailed";
     public const string Timeout = "Timeout";
+
+    // Repositories
+    public const string InvalidArchiveKey = "InvalidArchiveKey";
+    public const string InvalidRepositoryConfig = "InvalidRepositoryConfig";
+    public const string RepositoryNotFound = "RepositoryNotFound";
+    public const string RepositoryUnavailable = "RepositoryUnavailable";
+    public const string RepositoryAccessDenied = "RepositoryAccessDenied";
+    public const string RepositoryFull = "RepositoryFull";
+    public const string RepositoryOperationFailed = "RepositoryOperationFailed";
 }
