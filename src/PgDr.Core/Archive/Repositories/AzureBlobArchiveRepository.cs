@@ -152,7 +152,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
             var response = await _container.GetBlobClient(_root + key).DownloadStreamingAsync(new BlobDownloadOptions(), cancellationToken).ConfigureAwait(false);
             return response.Value.Content;
         }
-        catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.BlobNotFound)
+        catch (RequestFailedException ex) when (ex.ErrorCode == "BlobNotFound")
         {
             return null;
         }
@@ -170,7 +170,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
             var properties = await _container.GetBlobClient(_root + key).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return new ArchiveObjectInfo(key, properties.Value.ContentLength, properties.Value.LastModified);
         }
-        catch (RequestFailedException ex) when (ex.Status == 404 && ex.ErrorCode != BlobErrorCode.ContainerNotFound)
+        catch (RequestFailedException ex) when (ex.Status == 404 && ex.ErrorCode != "ContainerNotFound")
         {
             return null;
         }
@@ -347,7 +347,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
         {
             return PutOutcome.AlreadyExists;
         }
-        catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.InvalidBlockList && !cancellationToken.IsCancellationRequested)
+        catch (RequestFailedException ex) when (ex.ErrorCode == "InvalidBlockList" && !cancellationToken.IsCancellationRequested)
         {
             // A concurrent writer committed first, which discards every uncommitted block of the blob, ours included.
             if (await ExistsAsync(blob, key, cancellationToken).ConfigureAwait(false))
@@ -394,7 +394,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
     }
 
     private static bool IsAlreadyExists(RequestFailedException ex) =>
-        ex.ErrorCode == BlobErrorCode.BlobAlreadyExists || ex.Status == 412 || (ex.Status == 409 && ex.ErrorCode == BlobErrorCode.ConditionNotMet);
+        ex.ErrorCode == "BlobAlreadyExists" || ex.Status == 412 || (ex.Status == 409 && ex.ErrorCode == "ConditionNotMet");
 
     private static bool IsMappable(Exception ex, CancellationToken cancellationToken) =>
         !cancellationToken.IsCancellationRequested &&
@@ -412,7 +412,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
                 return RepositoryErrors.AccessDenied(Name, $"{what}: no Azure AD token could be obtained ({cause.GetType().Name}; check the managed identity or the environment).", ex);
             case RequestFailedException failed when failed.Status == 403 || failed.Status == 401:
                 return RepositoryErrors.AccessDenied(Name, $"{what}: {failed.Status} {failed.ErrorCode} (check the key, SAS or role assignment).", ex);
-            case RequestFailedException failed when failed.ErrorCode == BlobErrorCode.ContainerNotFound || failed.ErrorCode == "ResourceNotFound":
+            case RequestFailedException failed when failed.ErrorCode == "ContainerNotFound" || failed.ErrorCode == "ResourceNotFound":
                 return RepositoryErrors.NotFound(Name, $"the container '{_container.Name}' does not exist at {_container.Uri.GetLeftPart(UriPartial.Authority)}.", ex);
             case RequestFailedException failed when failed.Status >= 500 || failed.Status == 429:
                 return RepositoryErrors.Unavailable(Name, $"{what}: the service answered {failed.Status} {failed.ErrorCode} after {_options.MaxRetries} retries.", ex);

@@ -260,13 +260,6 @@ public sealed class S3ArchiveRepository : IArchiveRepository
 
     public override string ToString() => _options.ToString();
 
-    /// <summary>Multipart uploads under this repository's prefix that were started and never completed nor aborted.</summary>
-    internal async Task<int> CountIncompleteUploadsAsync(CancellationToken cancellationToken)
-    {
-        var response = await _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _options.Bucket, Prefix = ObjectKey(string.Empty) }, cancellationToken).ConfigureAwait(false);
-        return response.MultipartUploads?.Count ?? 0;
-    }
-
     private string ObjectKey(string key) => string.IsNullOrEmpty(_options.Prefix?.Trim('/')) ? key : ArchiveKey.Combine(_options.Prefix, key);
 
     private static DateTimeOffset ToOffset(DateTime? value) =>
