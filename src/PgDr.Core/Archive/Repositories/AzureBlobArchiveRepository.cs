@@ -84,6 +84,7 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
 {
     private readonly AzureBlobRepositoryOptions _options;
     private readonly BlobContainerClient _container;
+    private readonly HttpClientTransport _transport;
     private readonly string _root;
 
     public AzureBlobArchiveRepository(AzureBlobRepositoryOptions options)
@@ -96,10 +97,9 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
             throw RepositoryErrors.InvalidConfig(Name, "the block size must be between 1 MiB and 100 MiB.");
         }
 
-        var clientOptions = new BlobClientOptions
-        {
-            Transport = new HttpClientTransport(new SocketsHttpHandler { ConnectTimeout = options.ConnectTimeout }),
-        };
+        // Our own transport for a bounded connect time (a blackholed endpoint must not take the whole request timeout).
+        _transport = new HttpClientTransport(new SocketsHttpHandler { ConnectTimeout = options.ConnectTimeout });
+        var clientOptions = new BlobClientOptions { Transport = _transport };
         clientOptions.Retry.MaxRetries = options.MaxRetries;
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(500);
@@ -225,7 +225,11 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _transport.Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     public override string ToString() => _options.ToString();
 

@@ -26,7 +26,12 @@ public abstract class ArchiveRepositoryContract : IAsyncLifetime
         {
             await _repository.DisposeAsync();
         }
+
+        await CleanUpAsync();
     }
+
+    /// <summary>Removes what the test stored outside the emulators (local directories).</summary>
+    protected virtual Task CleanUpAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task Put_then_read_returns_the_same_bytes()

@@ -18,6 +18,16 @@ public sealed class FileSystemArchiveRepositoryTests : ArchiveRepositoryContract
         return Task.FromResult<IArchiveRepository>(new FileSystemArchiveRepository("region-a", _root));
     }
 
+    protected override Task CleanUpAsync()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
     protected override Task AssertNoLeftoversAsync()
     {
         Assert.Empty(Directory.EnumerateFiles(_root, ArchiveKey.ReservedSegmentPrefix + "*", SearchOption.AllDirectories));

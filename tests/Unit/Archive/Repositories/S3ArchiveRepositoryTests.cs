@@ -43,4 +43,27 @@ public sealed class S3ArchiveRepositoryTests(S3rverFixture s3rver) : ArchiveRepo
         Assert.Equal(ErrorIds.RepositoryNotFound, put.ErrorId);
         Assert.Equal(ErrorIds.RepositoryNotFound, read.ErrorId);
     }
+
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(20 * 1024 * 1024)]
+    public async Task On_a_store_that_enforces_If_None_Match_a_lost_race_reports_AlreadyExists_and_aborts_the_upload(int size)
+    {
+        using var stub = new EnforcingS3Stub();
+        await using var repository = s3rver.NewRepository(endpoint: $"http://127.0.0.1:{stub.Port}");
+
+        var outcome = await repository.PutIfAbsentAsync("main/wal/x", TestContent.Unseekable(TestContent.Bytes(size, seed: 13)), CancellationToken.None);
+
+        Assert.Equal(PutOutcome.AlreadyExists, outcome);
+        var requests = stub.Requests.ToArray();
+        if (size < 16 * 1024 * 1024)
+        {
+            Assert.Contains(requests, r => r.StartsWith("PUT ", StringComparison.Ordinal) && r.EndsWith("if-none-match=*", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Contains(requests, r => r.StartsWith("POST ", StringComparison.Ordinal) && r.Contains("uploadId=upload-1", StringComparison.Ordinal) && r.EndsWith("if-none-match=*", StringComparison.Ordinal));
+            Assert.Contains(requests, r => r.StartsWith("DELETE ", StringComparison.Ordinal) && r.Contains("uploadId=upload-1", StringComparison.Ordinal));
+        }
+    }
 }
