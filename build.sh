@@ -4,7 +4,7 @@
 #   ./build.sh test      the whole test suite against real PostgreSQL (what CI runs)
 #   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
 #   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
-# Dependencies the tests need (PostgreSQL server programs) are installed here when missing and we are root.
+# Dependencies the tests need (PostgreSQL server programs, the storage emulators from npm) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -29,13 +29,29 @@ ensure_postgres() {
   apt-get install -y -qq postgresql-15 >/dev/null
 }
 
+restore_prerequisites() {
+  # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
+  bash "$root/build/make-local-feed.sh" >&2
+}
+
+ensure_emulators() {
+  # Azurite and s3rver, pinned by tests/emulators/package-lock.json.
+  if [ ! -x "$root/tests/emulators/node_modules/.bin/azurite-blob" ] || [ ! -x "$root/tests/emulators/node_modules/.bin/s3rver" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "npm is needed for the storage emulators (apt-get install -y npm)." >&2; exit 1; }
+    log "npm ci (storage emulators for the tests)"
+    npm ci --prefix "$root/tests/emulators" --no-audit --no-fund --loglevel=error >&2
+  fi
+}
+
 build() {
+  restore_prerequisites
   log "dotnet build ($configuration)"
   dotnet build "$root/PgDr.sln" -c "$configuration" -nologo -v quiet
 }
 
 run_tests() {
   ensure_postgres
+  ensure_emulators
   build
   log "dotnet test"
   local out status

@@ -55,4 +55,13 @@ public static class ErrorIds
     public const string ArchiveObjectCorrupt = "ArchiveObjectCorrupt";
     public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
     public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
+
+    // Repositories
+    public const string InvalidObjectKey = "InvalidObjectKey";
+    public const string InvalidRepositoryConfig = "InvalidRepositoryConfig";
+    public const string RepositoryNotFound = "RepositoryNotFound";
+    public const string RepositoryUnavailable = "RepositoryUnavailable";
+    public const string RepositoryAccessDenied = "RepositoryAccessDenied";
+    public const string RepositoryFull = "RepositoryFull";
+    public const string RepositoryOperationFailed = "RepositoryOperationFailed";
 }
