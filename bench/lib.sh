@@ -24,3 +24,17 @@ now_ns() { date +%s%N; }
 rate() { awk -v n="$1" -v b="$2" -v ns="$3" 'BEGIN { s = ns / 1e9; printf "%.2f %.1f %.3f\n", n / s, b / s / 1e6, s }'; }
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+RESULTS="${PGDR_BENCH_RESULTS:-$BENCH_ROOT/results/latest}"
+TSV="$RESULTS/results.tsv"
+# record <tool> <mode> <compression> <segments> <bytes> <elapsed_ns> [note]: one throughput row in results.tsv
+record() {
+  local r; r=$(rate "$4" "$5" "$6")
+  set -- "$1" "$2" "$3" "$4" "$5" $r "${7:-}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$TSV"
+  log "$(printf '%-10s %-26s %-8s %3s segs  %8s s  %8s seg/s  %8s MB/s  %s' "$1" "$2" "$3" "$4" "$8" "$6" "$7" "$9")"
+}
+# kv <key> <value>: one fact in facts.tsv (start-up times, memory, versions)
+kv() { printf '%s\t%s\n' "$1" "$2" >> "$RESULTS/facts.tsv"; log "$1 = $2"; }
+
+warm_corpus() { local f; for f in $(corpus_segments); do cat "$CORPUS/$f" > /dev/null; done; }

@@ -135,16 +135,22 @@ internal static class Program
 
         async Task Stage(string stage, Func<string, Task> body)
         {
-            // one warm-up file, then all of them
+            // one warm-up file, then all of them, best of 3 passes (the machine is shared)
             await body(files[0]);
-            var sw = Stopwatch.StartNew();
-            foreach (var f in files)
+            var best = TimeSpan.MaxValue;
+            for (var pass = 0; pass < 3; pass++)
             {
-                await body(f);
+                var sw = Stopwatch.StartNew();
+                foreach (var f in files)
+                {
+                    await body(f);
+                }
+
+                sw.Stop();
+                best = sw.Elapsed < best ? sw.Elapsed : best;
             }
 
-            sw.Stop();
-            Report("stage:" + stage, files.Length, total, 0, sw.Elapsed);
+            Report("stage:" + stage, files.Length, total, 0, best);
         }
 
         await Stage("read", async f =>
@@ -167,12 +173,12 @@ internal static class Program
             int n;
             while ((n = await s.ReadAsync(buffer)) > 0) { await c.WriteAsync(buffer.AsMemory(0, n)); }
         });
-        await Stage("writer-unencrypted", async f =>
+        await Stage("writer-unencrypted (compress+sha256)", async f =>
         {
             await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
             await ArchiveObjectWriter.WriteAsync(s, Stream.Null, new ArchiveObjectOptions { Name = Path.GetFileName(f), Compression = spec }, default);
         });
-        await Stage("writer-encrypted", async f =>
+        await Stage("writer-encrypted (compress+sha256+aes-gcm)", async f =>
         {
             await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
             await ArchiveObjectWriter.WriteAsync(s, Stream.Null, new ArchiveObjectOptions { Name = Path.GetFileName(f), Compression = spec, Key = key }, default);
@@ -190,21 +196,27 @@ internal static class Program
 
         Console.Out.WriteLine($"ratio={objects.Sum(o => (long)o.Length) / (double)total:F4}");
         var index = new Dictionary<string, byte[]>();
-        for (var i = 0; i < files.Length; i++) { index[files[i]] = objects[i]; }
-        await Stage("decompress-only", async f =>
+        var compressed = new Dictionary<string, byte[]>();
+        for (var i = 0; i < files.Length; i++)
         {
-            // the compressed stream alone, to separate codec cost from record/decrypt/hash cost
+            index[files[i]] = objects[i];
             var ms = new MemoryStream();
             await using (var c = codec.CreateCompressor(ms, spec, leaveOpen: true))
             {
-                await using var s = new FileStream(f, FileMode.Open, FileAccess.Read);
+                await using var s = new FileStream(files[i], FileMode.Open, FileAccess.Read);
                 await s.CopyToAsync(c);
             }
-            ms.Position = 0;
-            await using var d = codec.CreateDecompressor(ms, leaveOpen: true);
-            await d.CopyToAsync(Stream.Null);
+
+            compressed[files[i]] = ms.ToArray();
+        }
+
+        await Stage("decompress", async f =>
+        {
+            // the bare compressed stream from memory: codec cost alone
+            await using var d = codec.CreateDecompressor(new MemoryStream(compressed[f]), leaveOpen: false);
+            while (await d.ReadAsync(buffer) > 0) { }
         });
-        await Stage("reader-encrypted", async f =>
+        await Stage("reader-encrypted (decrypt+decompress+sha256)", async f =>
         {
             await ArchiveObjectReader.ReadAsync(new MemoryStream(index[f]), Stream.Null, key, default);
         });
@@ -241,7 +253,7 @@ internal sealed class ChunkPipe
     internal sealed class WriterStream(ChannelWriter<(byte[], int)> writer) : Stream
     {
         private const int BlockSize = 256 * 1024;
-        private byte[] _block = new byte[BlockSize];
+        private byte[] _block = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
         private int _filled;
 
         public override bool CanRead => false;
@@ -263,7 +275,7 @@ internal sealed class ChunkPipe
                 if (_filled == BlockSize)
                 {
                     await writer.WriteAsync((_block, _filled), cancellationToken).ConfigureAwait(false);
-                    _block = new byte[BlockSize];
+                    _block = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
                     _filled = 0;
                 }
             }
@@ -318,6 +330,11 @@ internal sealed class ChunkPipe
 
                 if (reader.TryRead(out var item))
                 {
+                    if (_current is not null)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(_current);
+                    }
+
                     (_current, _count) = item;
                     _offset = 0;
                 }
