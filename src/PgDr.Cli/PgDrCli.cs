@@ -15,6 +15,7 @@ public static class PgDrCli
         root.Subcommands.Add(SlotCommands.Build());
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
+        root.Subcommands.Add(WalCommands.Build());
         return root;
     }
 

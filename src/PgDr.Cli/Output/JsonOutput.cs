@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PgDr.Archive.Server;
+using PgDr.Archive.Transfer;
 using PgDr.Hosting.Sandbox;
 using PgDr.Replication;
 using PgDr.Topology;
@@ -26,5 +27,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
+[JsonSerializable(typeof(WalPushResult))]
+[JsonSerializable(typeof(WalFetchResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -56,6 +56,14 @@ public static class ErrorIds
     public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
     public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
 
+    // Configuration, push and fetch
+    public const string ConfigNotFound = "ConfigNotFound";
+    public const string InvalidConfig = "InvalidConfig";
+    public const string StanzaMismatch = "StanzaMismatch";
+    public const string WalAlreadyArchivedDifferently = "WalAlreadyArchivedDifferently";
+    public const string WalNotFound = "WalNotFound";
+    public const string WalFetchFailed = "WalFetchFailed";
+
     // Repositories
     public const string InvalidObjectKey = "InvalidObjectKey";
     public const string InvalidRepositoryConfig = "InvalidRepositoryConfig";

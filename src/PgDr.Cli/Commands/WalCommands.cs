@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using PgDr.Archive.Configuration;
+using PgDr.Archive.Transfer;
+using PgDr.Cli.Output;
+using PgDr.Errors;
+
+namespace PgDr.Cli.Commands;
+
+/// <summary>
+/// pgdr wal push|fetch|list. push and fetch are PostgreSQL's archive_command and restore_command
+/// (ARCHITECTURE.md gives their contracts); list is Get-PgWalArchive.
+/// </summary>
+internal static class WalCommands
+{
+    private static readonly Option<string?> Config = new("--config")
+    {
+        Description = "The PgDr configuration file (default: $PGDR_CONFIG, else /etc/pgdr/pgdr.json).",
+        Recursive = true,
+    };
+
+    public static Command Build()
+    {
+        var command = new Command("wal", "Archive WAL to the configured repositories and fetch it back.");
+        command.Options.Add(Config);
+        command.Subcommands.Add(BuildPush());
+        command.Subcommands.Add(BuildFetch());
+        command.Subcommands.Add(BuildList());
+        return command;
+    }
+
+    private static Command BuildPush()
+    {
+        var path = new Argument<string>("path") { Description = "The WAL file to archive (archive_command's %p)." };
+        var command = new Command("push", "Archive one WAL file; exit 0 only when every required repository holds it. Use as archive_command = 'pgdr wal push --config FILE %p'.");
+        command.Arguments.Add(path);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var result = await WalPushService.PushAsync(config, parse.GetValue(path)!, ct).ConfigureAwait(false);
+            foreach (var failed in result.Repositories.Where(r => r.Outcome == PushOutcome.Failed))
+            {
+                // Only repositories that are not required can fail without failing the push: say so, once.
+                Console.Error.WriteLine($"pgdr: warning: {failed.Error} [{failed.ErrorId}]");
+            }
+
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(result, PgDrJsonContext.Default.WalPushResult);
+            }
+
+            return Runner.Success;
+        });
+        return command;
+    }
+
+    private static Command BuildFetch()
+    {
+        var name = new Argument<string>("wal-file") { Description = "The WAL file name (restore_command's %f)." };
+        var destination = new Argument<string>("destination") { Description = "Where to put it (restore_command's %p)." };
+        var command = new Command("fetch", "Fetch one WAL file, verified, to a destination. Exit 1 quietly when no repository has it. Use as restore_command = 'pgdr wal fetch --config FILE %f %p'.");
+        command.Arguments.Add(name);
+        command.Arguments.Add(destination);
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var config = PgDrConfig.Load(parse.GetValue(Config));
+                var result = await WalFetchService.FetchAsync(config, parse.GetValue(name)!, parse.GetValue(destination)!, ct).ConfigureAwait(false);
+                if (parse.GetValue(CommonOptions.Json))
+                {
+                    JsonOutput.Write(result, PgDrJsonContext.Default.WalFetchResult);
+                }
+
+                return Runner.Success;
+            }
+            catch (PgDrException ex) when (ex.ErrorId == ErrorIds.WalNotFound)
+            {
+                // PostgreSQL probes for files that do not exist yet (the next segment, .history files): not worth a line.
+                return 1;
+            }
+            catch (PgDrException ex)
+            {
+                Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
+                return Runner.Failure;
+            }
+        });
+        return command;
+    }
+
+    private static Command BuildList()
+    {
+        var repository = new Option<string?>("--repository") { Description = "Only this repository." };
+        var command = new Command("list", "What each repository holds per timeline: first and last segment, count, size, and the gaps that would break recovery. Exit 1 when there are gaps.");
+        command.Options.Add(repository);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var timelines = await WalArchiveCatalog.ListAsync(config, parse.GetValue(repository), ct).ConfigureAwait(false);
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(timelines, PgDrJsonContext.Default.IReadOnlyListPgWalArchiveTimeline);
+            }
+            else
+            {
+                Table.Write(
+                    timelines,
+                    ("Repository", t => t.Repository),
+                    ("TL", t => t.Timeline.ToString(CultureInfo.InvariantCulture)),
+                    ("First", t => t.FirstSegment),
+                    ("Last", t => t.LastSegment),
+                    ("Segments", t => t.SegmentCount.ToString(CultureInfo.InvariantCulture)),
+                    ("Stored", t => PgDr.Bytes.Format(t.StoredBytes)),
+                    ("Gaps", t => t.Gaps.Count == 0 ? "none" : string.Join(", ", t.Gaps.Select(g => $"{g.FirstMissing}..{g.LastMissing}"))));
+            }
+
+            return timelines.All(t => t.Continuous) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PgDr.Archive.Compression;
+using PgDr.Archive.Encryption;
+using PgDr.Archive.Repositories;
+using PgDr.Errors;
+
+namespace PgDr.Archive.Configuration;
+
+/// <summary>
+/// The configuration file pgdr wal push/fetch read (ARCHITECTURE.md gives its shape). It names where secrets
+/// are (a 0600 key file, environment variables), never the secrets themselves, because its path goes into
+/// archive_command and so into postgresql.auto.conf.
+/// </summary>
+public sealed class PgDrConfig
+{
+    /// <summary>Used when neither --config nor PGDR_CONFIG names a file.</summary>
+    public static string DefaultPath => OperatingSystem.IsWindows()
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "pgdr", "pgdr.json")
+        : "/etc/pgdr/pgdr.json";
+
+    /// <summary>The cluster this configuration archives; every repository holds one stanza's WAL under this name.</summary>
+    [JsonPropertyName("stanza")]
+    public string Stanza { get; init; } = string.Empty;
+
+    [JsonPropertyName("repositories")]
+    public List<RepositoryEntry> Repositories { get; init; } = [];
+
+    /// <summary>zstd, lz4, gzip, brotli or none, optionally with a level (zstd:3).</summary>
+    [JsonPropertyName("compression")]
+    public string Compression { get; init; } = "zstd";
+
+    [JsonPropertyName("encryption")]
+    public EncryptionConfig? Encryption { get; init; }
+
+    [JsonPropertyName("async")]
+    public AsyncConfig? Async { get; init; }
+
+    /// <summary>Where the file was read from (for messages).</summary>
+    [JsonIgnore]
+    public string SourcePath { get; private set; } = string.Empty;
+
+    [JsonIgnore]
+    public CompressionSpec CompressionSpec { get; private set; } = CompressionSpec.Default;
+
+    /// <summary>The file named by <paramref name="explicitPath"/>, else PGDR_CONFIG, else <see cref="DefaultPath"/>.</summary>
+    public static PgDrConfig Load(string? explicitPath)
+    {
+        var path = !string.IsNullOrEmpty(explicitPath) ? explicitPath
+            : Environment.GetEnvironmentVariable("PGDR_CONFIG") is { Length: > 0 } fromEnv ? fromEnv
+            : DefaultPath;
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PgDrException(
+                ex is FileNotFoundException or DirectoryNotFoundException ? ErrorIds.ConfigNotFound : ErrorIds.InvalidConfig,
+                ex is UnauthorizedAccessException ? PgDrErrorCategory.PermissionDenied : PgDrErrorCategory.ObjectNotFound,
+                $"Cannot read the PgDr configuration {path}: {ex.Message}",
+                path,
+                ex);
+        }
+
+        return Parse(text, path);
+    }
+
+    public static PgDrConfig Parse(string json, string sourcePath)
+    {
+        PgDrConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize(json, PgDrConfigJsonContext.Default.PgDrConfig);
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(sourcePath, $"it is not valid JSON ({ex.Message})");
+        }
+
+        if (config is null)
+        {
+            throw Invalid(sourcePath, "it is empty");
+        }
+
+        config.SourcePath = sourcePath;
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>The encryption key, or null when objects are stored unencrypted.</summary>
+    public ArchiveKey? LoadKey()
+    {
+        if (Encryption is null)
+        {
+            return null;
+        }
+
+        return Encryption.KeyFile is { Length: > 0 } file ? ArchiveKey.FromFile(file) : ArchiveKey.FromEnvironment(Encryption.KeyEnv!);
+    }
+
+    private void Validate()
+    {
+        if (!ObjectKeyIsSafe(Stanza))
+        {
+            throw Invalid(SourcePath, $"'stanza' must be 1-64 letters, digits, '-' or '_' (got '{Stanza}')");
+        }
+
+        if (Repositories.Count == 0)
+        {
+            throw Invalid(SourcePath, "'repositories' lists no repository");
+        }
+
+        var duplicate = Repositories.GroupBy(r => r.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw Invalid(SourcePath, $"repository name '{duplicate.Key}' is used twice");
+        }
+
+        if (!Repositories.Any(r => r.Required))
+        {
+            throw Invalid(SourcePath, "at least one repository must be required: a segment counts as archived only when every required repository holds it");
+        }
+
+        if (!CompressionSpec.TryParse(Compression, out var spec))
+        {
+            throw Invalid(SourcePath, $"'compression' must be zstd, lz4, gzip, brotli or none, optionally with a level such as zstd:3 (got '{Compression}')");
+        }
+
+        CompressionSpec = spec;
+        if (Encryption is not null && string.IsNullOrEmpty(Encryption.KeyFile) == string.IsNullOrEmpty(Encryption.KeyEnv))
+        {
+            throw Invalid(SourcePath, "'encryption' names exactly one of 'keyFile' or 'keyEnv'");
+        }
+
+        if (Async is not null && (string.IsNullOrEmpty(Async.SpoolPath) || Async.Parallel is < 1 or > 64))
+        {
+            throw Invalid(SourcePath, "'async' needs a 'spoolPath' and 'parallel' between 1 and 64");
+        }
+    }
+
+    private static bool ObjectKeyIsSafe(string stanza) =>
+        stanza.Length is > 0 and <= 64 && stanza.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    private static PgDrException Invalid(string path, string why) =>
+        new(ErrorIds.InvalidConfig, PgDrErrorCategory.InvalidData, $"The PgDr configuration {path} is not valid: {why}.", path);
+}
+
+/// <summary>A repository entry: the repository itself plus whether a push must reach it.</summary>
+public sealed class RepositoryEntry
+{
+    [JsonPropertyName("name")]
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>
+    /// A segment is acknowledged to PostgreSQL only when every required repository holds it (default: all are).
+    /// A repository that is not required is tried, and a failure there is reported without failing the push.
+    /// </summary>
+    [JsonPropertyName("required")]
+    public bool Required { get; init; } = true;
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Settings { get; set; }
+
+    /// <summary>The repository settings as the repository factory reads them.</summary>
+    public RepositoryConfig ToRepositoryConfig()
+    {
+        var fields = new Dictionary<string, JsonElement>(Settings ?? [], StringComparer.Ordinal)
+        {
+            ["name"] = JsonSerializer.SerializeToElement(Name, PgDrConfigJsonContext.Default.String),
+        };
+        var json = JsonSerializer.Serialize(fields, PgDrConfigJsonContext.Default.DictionaryStringJsonElement);
+        return JsonSerializer.Deserialize(json, PgDrConfigJsonContext.Default.RepositoryConfig)!;
+    }
+}
+
+public sealed class EncryptionConfig
+{
+    /// <summary>A file with the 32-byte key (raw, hex or base64), mode 0600 or stricter, readable by the postgres account.</summary>
+    [JsonPropertyName("keyFile")]
+    public string? KeyFile { get; init; }
+
+    /// <summary>An environment variable holding the key (hex or base64).</summary>
+    [JsonPropertyName("keyEnv")]
+    public string? KeyEnv { get; init; }
+}
+
+public sealed class AsyncConfig
+{
+    /// <summary>Directory of the spool the async worker pushes from; on the same host as pg_wal.</summary>
+    [JsonPropertyName("spoolPath")]
+    public string SpoolPath { get; init; } = string.Empty;
+
+    /// <summary>Segments pushed (or prefetched) at once.</summary>
+    [JsonPropertyName("parallel")]
+    public int Parallel { get; init; } = 4;
+}
+
+[JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(PgDrConfig))]
+[JsonSerializable(typeof(RepositoryConfig))]
+[JsonSerializable(typeof(Dictionary<string, JsonElement>))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class PgDrConfigJsonContext : JsonSerializerContext;

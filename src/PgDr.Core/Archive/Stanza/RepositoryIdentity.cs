@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PgDr.Archive.Repositories;
+using PgDr.Archive.Wal;
+using PgDr.Errors;
+
+namespace PgDr.Archive.Stanza;
+
+/// <summary>
+/// The identity file that binds a stanza in a repository to one cluster (system identifier, major version,
+/// segment size), so WAL of two clusters never mixes. Written by the first push, checked by every push.
+/// It holds nothing secret and is stored in clear.
+/// </summary>
+public sealed class RepositoryIdentity
+{
+    [JsonPropertyName("format")]
+    public int Format { get; init; } = 1;
+
+    [JsonPropertyName("stanza")]
+    public string Stanza { get; init; } = string.Empty;
+
+    /// <summary>As a string: JSON readers in other languages lose precision on 64-bit numbers.</summary>
+    [JsonPropertyName("systemIdentifier")]
+    public string SystemIdentifier { get; init; } = string.Empty;
+
+    [JsonPropertyName("pgMajorVersion")]
+    public int? PgMajorVersion { get; init; }
+
+    [JsonPropertyName("walSegmentSize")]
+    public long WalSegmentSize { get; init; }
+
+    [JsonPropertyName("createdAt")]
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>
+    /// Makes sure <paramref name="repository"/> belongs to the cluster that wrote <paramref name="header"/>:
+    /// creates the identity on first use (create-only, so two first pushes cannot disagree) and refuses a
+    /// segment of any other cluster with StanzaMismatch.
+    /// </summary>
+    public static async Task EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken)
+    {
+        var key = ArchiveLayout.IdentityKey(stanza);
+        var existing = await ReadAsync(repository, stanza, cancellationToken).ConfigureAwait(false);
+        if (existing is null)
+        {
+            var identity = new RepositoryIdentity
+            {
+                Stanza = stanza,
+                SystemIdentifier = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                PgMajorVersion = header.PgMajorVersion,
+                WalSegmentSize = header.SegmentSize,
+                CreatedAt = DateTimeOffset.UtcNow,
+            };
+            using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(identity, IdentityJsonContext.Default.RepositoryIdentity));
+            if (await repository.PutIfAbsentAsync(key, content, cancellationToken).ConfigureAwait(false) == PutOutcome.Created)
+            {
+                return;
+            }
+
+            // Another first push won the race: what it wrote must agree with us too.
+            existing = await ReadAsync(repository, stanza, cancellationToken).ConfigureAwait(false)
+                ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidData, $"Repository '{repository.Name}' reports {key} as existing but returns nothing.", repository.Name);
+        }
+
+        var sysid = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && header.PgMajorVersion is { } ours && major != ours))
+        {
+            throw new PgDrException(
+                ErrorIds.StanzaMismatch,
+                PgDrErrorCategory.InvalidOperation,
+                $"Repository '{repository.Name}' holds stanza '{stanza}' of cluster {existing.SystemIdentifier} (PostgreSQL {existing.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}), "
+                + $"but this WAL comes from cluster {sysid} (PostgreSQL {header.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
+                repository.Name);
+        }
+    }
+
+    public static async Task<RepositoryIdentity?> ReadAsync(IArchiveRepository repository, string stanza, CancellationToken cancellationToken)
+    {
+        var key = ArchiveLayout.IdentityKey(stanza);
+        var stream = await repository.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                return await JsonSerializer.DeserializeAsync(stream, IdentityJsonContext.Default.RepositoryIdentity, cancellationToken).ConfigureAwait(false)
+                    ?? throw new JsonException("empty");
+            }
+            catch (JsonException ex)
+            {
+                throw new PgDrException(ErrorIds.ArchiveObjectCorrupt, PgDrErrorCategory.InvalidData, $"Repository '{repository.Name}': {key} is damaged ({ex.Message}).", repository.Name, ex);
+            }
+        }
+    }
+
+    public override string ToString() => $"stanza {Stanza}: cluster {SystemIdentifier}, PostgreSQL {PgMajorVersion}";
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(RepositoryIdentity))]
+internal sealed partial class IdentityJsonContext : JsonSerializerContext;

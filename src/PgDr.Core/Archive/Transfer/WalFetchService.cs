@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using PgDr.Archive.Configuration;
+using PgDr.Archive.Format;
+using PgDr.Archive.Repositories;
+using PgDr.Archive.Stanza;
+using PgDr.Archive.Wal;
+using PgDr.Errors;
+
+namespace PgDr.Archive.Transfer;
+
+/// <summary>
+/// pgdr wal fetch: PostgreSQL's restore_command. Repositories are tried in configuration order; the object is
+/// verified (authenticity, length, SHA-256, its embedded name) while it is written aside, fsynced, and only then
+/// renamed to the destination. A file no repository has is WalNotFound, which pgdr reports quietly, because
+/// PostgreSQL asks for files that do not exist yet.
+/// </summary>
+public static class WalFetchService
+{
+    public static async Task<WalFetchResult> FetchAsync(
+        PgDrConfig config,
+        string walFileName,
+        string destination,
+        CancellationToken cancellationToken,
+        Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null)
+    {
+        var name = WalFileName.Parse(walFileName);
+        var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
+        using var key = config.LoadKey();
+        var objectKey = ArchiveLayout.WalKey(config.Stanza, name);
+        var failures = new List<string>();
+        foreach (var entry in config.Repositories)
+        {
+            try
+            {
+                var repository = factory(entry.ToRepositoryConfig());
+                await using (repository.ConfigureAwait(false))
+                {
+                    var stored = await repository.OpenReadAsync(objectKey, cancellationToken).ConfigureAwait(false);
+                    if (stored is null)
+                    {
+                        continue;
+                    }
+
+                    await using (stored.ConfigureAwait(false))
+                    {
+                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key }, cancellationToken).ConfigureAwait(false);
+                        return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Sha256 = summary.PlaintextSha256 };
+                    }
+                }
+            }
+            catch (PgDrException ex)
+            {
+                // Another repository may still hold a good copy.
+                failures.Add($"repository '{entry.Name}': {ex.Message} [{ex.ErrorId}]");
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new PgDrArchiveException(ErrorIds.WalFetchFailed, PgDrErrorCategory.ReadError, $"{name.Name} could not be fetched: {string.Join("; ", failures)}", name.Name);
+        }
+
+        throw new PgDrNotFoundException(ErrorIds.WalNotFound, $"{name.Name} is in no repository.", name.Name);
+    }
+
+    /// <summary>Decodes into a temporary file beside the destination; renames it into place only once every check passed.</summary>
+    internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken)
+    {
+        var fullDestination = Path.GetFullPath(destination);
+        var directory = Path.GetDirectoryName(fullDestination)!;
+        var temp = Path.Combine(directory, $".{Path.GetFileName(fullDestination)}.pgdr-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        try
+        {
+            ArchiveObjectSummary summary;
+            var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using (output.ConfigureAwait(false))
+            {
+                summary = await ArchiveObjectReader.ReadAsync(stored, output, options, cancellationToken).ConfigureAwait(false);
+                if (!string.Equals(summary.Header.OriginalName, name.Name, StringComparison.Ordinal))
+                {
+                    // A valid object stored under the wrong name (a renamed or swapped file) is not the file asked for.
+                    throw PgDrArchiveException.Corrupt($"The object stored as {name.Name} holds {summary.Header.OriginalName}.", name.Name);
+                }
+
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                output.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, fullDestination, overwrite: true);
+            if (!OperatingSystem.IsWindows())
+            {
+                LinuxFileSystem.SyncDirectory(directory);
+            }
+
+            return summary;
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+}
