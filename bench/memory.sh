@@ -39,3 +39,26 @@ if [ -f "$PGBR/pgbackrest-zst.conf" ]; then
   peak "pgbackrest archive-get 16 MiB (zstd:3)" pgbackrest --config="$PGBR/pgbackrest-zst.conf" --stanza=bench --archive-async=n archive-get "${segs[0]}" "$MEM/restore/${segs[0]}"
 fi
 as_pg rm -f "$big"
+
+# pgdr itself, one process per call as PostgreSQL runs it: a 16 MiB segment, and a real 1 GiB segment (from a cluster
+# made with --wal-segsize=1024, see make-corpus-1g.sh), JIT and NativeAOT builds.
+C1G="$BENCH_ROOT/corpus-1g"
+big1g=$(find "$C1G" -maxdepth 1 -type f -size "$((1024 * 1024 * 1024))c" -printf '%f\n' 2>/dev/null | sort | head -1)
+for v in jit aot; do
+  PGDR="$(dirname "$JIT")/$v/pgdr"; [ -x "$PGDR" ] || continue
+  "$PGDR" wal push --help >/dev/null 2>&1 || continue
+  for COMP in zstd:3 lz4:1; do
+    for size in 16m 1g; do
+      if [ "$size" = 1g ]; then [ -n "$big1g" ] || continue; src="$C1G/$big1g"; seg=$big1g; label="1 GiB"; else src="$CORPUS/${segs[0]}"; seg=${segs[0]}; label="16 MiB"; fi
+      as_pg rm -rf "$MEM/repo" "$MEM/restore"; as_pg mkdir "$MEM/repo" "$MEM/restore"
+      as_pg tee "$MEM/pgdr.json" >/dev/null <<JSON
+{ "stanza": "mem", "repositories": [ { "name": "local", "type": "filesystem", "path": "$MEM/repo", "required": true } ],
+  "compression": "$COMP", "encryption": { "keyFile": "$MEM/archive.key" } }
+JSON
+      peak "pgdr wal push $label ($COMP, $v)" "$PGDR" wal push --config "$MEM/pgdr.json" "$src"
+      peak "pgdr wal fetch $label ($COMP, $v)" "$PGDR" wal fetch --config "$MEM/pgdr.json" "$seg" "$MEM/restore/$seg"
+      cmp -s "$src" "$MEM/restore/$seg" || { log "pgdr $label round trip differs"; kv "pgdr $label round trip ($COMP, $v)" "DIFFERS"; }
+    done
+  done
+done
+as_pg rm -rf "$MEM/repo" "$MEM/restore"

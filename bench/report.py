@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Turns results.tsv / facts.tsv of one run into the markdown summary (stdout)."""
+import sys, os, collections
+d = sys.argv[1]
+rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(d, "results.tsv")) if l.strip()]
+facts = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(d, "facts.tsv")) if l.strip()] if os.path.exists(os.path.join(d, "facts.tsv")) else []
+print("| tool | mode | compression | segments | seconds | segments/s | MB/s of WAL | note |")
+print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |")
+for tool, mode, comp, n, b, sps, mbs, secs, note in rows:
+    print(f"| {tool} | {mode} | {comp} | {n} | {secs} | {sps} | {mbs} | {note} |")
+print()
+print("| fact | value |")
+print("| --- | --- |")
+for k, v in facts:
+    print(f"| {k} | {v} |")
+# goal checks that can be computed mechanically
+def get(tool, mode, comp):
+    for r in rows:
+        if r[0] == tool and r[1] == mode and r[2] == comp:
+            return float(r[6])
+    return None
+print()
+for comp in ("zstd:3", "lz4:1"):
+    pb_push = get("pgbackrest", "push async (process-max=2)", comp)
+    pb_get = get("pgbackrest", "fetch async (process-max=2)", comp)
+    pb_push_s = get("pgbackrest", "push sync", comp)
+    pb_get_s = get("pgbackrest", "fetch sync", comp)
+    for v in ("jit", "aot"):
+        push = get(f"pgdr-{v}", "push sync", comp); fetch = get(f"pgdr-{v}", "fetch sync", comp)
+        if push and pb_push_s:
+            print(f"- {comp} pgdr-{v} push sync / pgBackRest push sync = {push / pb_push_s:.2f}x; fetch sync / fetch sync = {fetch / pb_get_s:.2f}x")
+    e2 = get("pgdr-engine", "push, 2 in parallel", comp); e4 = get("pgdr-engine", "push, 4 in parallel", comp)
+    lim = get("machine", "zstd -3 -T0" if comp.startswith("zstd") else "lz4 -1 (1 thread)", comp)
+    lim2 = get("machine", "zstd -3 x2 processes" if comp.startswith("zstd") else "lz4 -1 x2 processes", comp)
+    limit = max(x for x in (lim, lim2) if x)
+    if e4 and pb_push:
+        best = max(e2, e4)
+        print(f"- {comp} engine best parallel push {best:.1f} MB/s = {best / pb_push:.2f}x pgBackRest async push ({pb_push:.1f}), {best / limit * 100:.0f}% of the machine limit {limit:.1f} MB/s")

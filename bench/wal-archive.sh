@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The WAL archiving benchmark in one command: PgDr vs pgBackRest 2.45 vs the machine's own compression limit, over one
+# corpus of real WAL (>= 64 x 16 MiB segments from pgbench), plus start-up cost (JIT / ReadyToRun / NativeAOT) and
+# peak RSS. Run as root (PostgreSQL, pgBackRest and pgdr run as the postgres OS user through setpriv).
+#
+#   bash bench/wal-archive.sh            # everything; results in /var/tmp/pgdr-bench/results/<time>/ and on stdout
+#   BUILD=0 bash bench/wal-archive.sh    # reuse the binaries of the previous run
+#   STEPS="limit pgbackrest" bash bench/wal-archive.sh
+#
+# Every loop is bounded (64 segments, a fixed number of repetitions); nothing leaves the machine.
+source "$(dirname "$0")/lib.sh"
+STEPS="${STEPS:-build corpus limit pgbackrest engine cli startup memory}"
+BIN="$BENCH_ROOT/bin"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+export PGDR_BENCH_RESULTS="$BENCH_ROOT/results/$stamp"; RESULTS="$PGDR_BENCH_RESULTS"; TSV="$RESULTS/results.tsv"
+install -d -o postgres -g postgres -m 0755 "$BENCH_ROOT" "$BENCH_ROOT/results"
+mkdir -p "$RESULTS"; ln -sfn "$RESULTS" "$BENCH_ROOT/results/latest"
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+
+# Tools (Debian packages; only installed when missing)
+missing=()
+for t in zstd:zstd lz4:lz4 hyperfine:hyperfine pgbackrest:pgbackrest /usr/bin/time:time; do
+  command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then log "apt-get install -y ${missing[*]}"; apt-get install -y "${missing[@]}" >/dev/null; fi
+
+kv "command" "bash bench/wal-archive.sh (STEPS=$STEPS)"
+kv "commit" "$(git -C "$REPO_ROOT" rev-parse --short HEAD)$(git -C "$REPO_ROOT" diff --quiet HEAD -- src || echo ' (src modified)')"
+kv "date (UTC)" "$(date -u '+%Y-%m-%d %H:%M')"
+kv "cpu" "$(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+kv "memory" "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+kv "kernel" "$(uname -r)"
+kv "os" "$(. /etc/os-release; echo "$PRETTY_NAME")"
+kv "filesystem of $BENCH_ROOT" "$(df -T "$BENCH_ROOT" | awk 'NR == 2 {print $2 " on " $1}')"
+kv "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
+kv ".NET" "SDK $(dotnet --version), runtimes: $(dotnet --list-runtimes | awk '{print $1 " " $2}' | tr '\n' ' ')"
+kv "zstd / lz4 CLI" "$(zstd -V | head -1) / $(lz4 -V 2>&1 | head -1)"
+kv "PostgreSQL" "$("$PGBIN/postgres" --version)"
+
+if has build; then
+  log "build: JIT (framework-dependent), ReadyToRun, NativeAOT, and the engine harness"
+  rm -rf "$BIN"; mkdir -p "$BIN"
+  dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -o "$BIN/jit" > "$RESULTS/publish-jit.log" 2>&1 || { log "JIT publish failed"; tail "$RESULTS/publish-jit.log"; exit 1; }
+  if dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN/r2r" > "$RESULTS/publish-r2r.log" 2>&1; then
+    kv "ReadyToRun publish" "ok"; else kv "ReadyToRun publish" "FAILED (see publish-r2r.log)"; rm -rf "$BIN/r2r"; fi
+  if dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -r linux-x64 -p:PublishAot=true -o "$BIN/aot" > "$RESULTS/publish-aot.log" 2>&1; then
+    kv "NativeAOT publish" "ok, $(grep -cE ': warning ' "$RESULTS/publish-aot.log") warning lines: $(grep -oE "Assembly '[^']+' produced [a-zA-Z ]+warnings" "$RESULTS/publish-aot.log" | sort -u | tr '\n' ';')"
+    kv "NativeAOT binary" "$(du -h "$BIN/aot/pgdr" | cut -f1)"
+  else
+    kv "NativeAOT publish" "FAILED: $(grep -E ' error ' "$RESULTS/publish-aot.log" | sort -u | head -3 | tr '\n' ' ')"; rm -rf "$BIN/aot"
+  fi
+  dotnet build "$REPO_ROOT/bench/PgDr.Bench" -c Release -o "$BIN/bench" > "$RESULTS/build-bench.log" 2>&1 || { log "harness build failed"; tail "$RESULTS/build-bench.log"; exit 1; }
+  chmod -R a+rX "$BIN"
+fi
+has corpus && { bash "$REPO_ROOT/bench/make-corpus.sh"; bash "$REPO_ROOT/bench/make-corpus-1g.sh"; }
+kv "corpus" "$SEGMENTS x 16 MiB real WAL segments from pgbench (PostgreSQL 15: pgbench -i -s 50, then 20 s TPC-B runs with synchronous_commit=off and re-initialisations), system identifier $("$PGBIN/pg_controldata" "$CLUSTER" | awk -F: '/system identifier/ {gsub(/ /,"",$2); print $2}'), $(corpus_segments | head -1) .. $(corpus_segments | tail -1)"
+has limit && bash "$REPO_ROOT/bench/machine-limit.sh"
+has pgbackrest && bash "$REPO_ROOT/bench/pgbackrest.sh" zst lz4
+has engine && bash "$REPO_ROOT/bench/pgdr-engine.sh" "$BIN/bench" zstd:3 lz4:1
+has cli && bash "$REPO_ROOT/bench/pgdr-cli.sh" "$BIN" jit r2r aot
+has startup && bash "$REPO_ROOT/bench/startup.sh" "$BIN"
+has memory && bash "$REPO_ROOT/bench/memory.sh" "$BIN/bench" "$BIN/jit" "$BIN/aot"
+kv "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$REPO_ROOT/bench/report.py" "$RESULTS" | tee "$RESULTS/results.md"
+log "raw numbers: $RESULTS (results.tsv, facts.tsv, hyperfine-*.json, publish logs)"
