@@ -22,6 +22,7 @@
         'Remove-PgDrSandbox'
         'Set-PgWalArchiving'
         'Test-PgWalArchiving'
+        'Get-PgWalArchive'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

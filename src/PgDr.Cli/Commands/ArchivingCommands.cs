@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using PgDr.Archive.Configuration;
 using PgDr.Archive.Server;
+using PgDr.Archive.Transfer;
 using PgDr.Cli.Output;
 
 namespace PgDr.Cli.Commands;
@@ -72,17 +74,20 @@ internal static class ArchivingCommands
         var instances = CommonOptions.Instances();
         var force = new Option<bool>("--force-switch") { Description = "Switch to a new WAL segment and wait until it is archived." };
         var deadline = new Option<int>("--deadline") { Description = "Seconds the switched segment may take (default 60).", DefaultValueFactory = _ => 60 };
+        var probeConfig = new Option<string?>("--config") { Description = "With --force-switch: the PgDr configuration whose required repositories must all receive the segment." };
         var maxReady = new Option<int>("--max-ready") { Description = "More .ready segments than this is a backlog (default 16).", DefaultValueFactory = _ => 16 };
         var command = new Command("test", "Judge WAL archiving: pg_stat_archiver, configuration, backlog, optionally a forced switch. Exit 1 when unhealthy.");
         command.Arguments.Add(instances);
         command.Options.Add(force);
         command.Options.Add(deadline);
         command.Options.Add(maxReady);
+        command.Options.Add(probeConfig);
         CommonOptions.AddConnectionOptions(command);
         Runner.SetAction(command, async (parse, progress, ct) =>
         {
+            var probe = parse.GetValue(probeConfig) is { } path ? new RepositoryWalProbe(PgDrConfig.Load(path)) : null;
             var options = new WalArchivingTestOptions { ForceSwitch = parse.GetValue(force), Deadline = TimeSpan.FromSeconds(parse.GetValue(deadline)), MaxReadyFiles = parse.GetValue(maxReady) };
-            var (results, failed) = await Runner.ForEachInstanceAsync(parse, parse.GetValue(instances)!, (i, c) => WalArchivingHealthService.TestAsync(i, options, null, c), ct).ConfigureAwait(false);
+            var (results, failed) = await Runner.ForEachInstanceAsync(parse, parse.GetValue(instances)!, (i, c) => WalArchivingHealthService.TestAsync(i, options, probe, c), ct).ConfigureAwait(false);
             if (parse.GetValue(CommonOptions.Json))
             {
                 JsonOutput.Write<IReadOnlyList<PgWalArchivingHealth>>(results, PgDrJsonContext.Default.IReadOnlyListPgWalArchivingHealth);

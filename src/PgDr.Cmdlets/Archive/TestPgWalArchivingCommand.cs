@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using PgDr.Archive.Configuration;
 using PgDr.Archive.Server;
+using PgDr.Archive.Transfer;
 using PgDr.Cmdlets.Infrastructure;
 
 namespace PgDr.Cmdlets.Archive;
@@ -26,6 +28,10 @@ public sealed class TestPgWalArchivingCommand : PgDrInstanceCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxReadyFiles { get; set; } = 16;
 
+    /// <summary>With -ForceSwitch: the PgDr configuration whose required repositories must all receive the switched segment.</summary>
+    [Parameter]
+    public string? ConfigPath { get; set; }
+
     /// <summary>Return one bool: true when archiving is healthy on every node.</summary>
     [Parameter]
     public SwitchParameter Quiet { get; set; }
@@ -35,10 +41,11 @@ public sealed class TestPgWalArchivingCommand : PgDrInstanceCmdlet
     protected override void ProcessRecord()
     {
         var options = new WalArchivingTestOptions { ForceSwitch = ForceSwitch, Deadline = Deadline, MaxReadyFiles = MaxReadyFiles };
+        var configPath = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
         foreach (var instance in Instance)
         {
             var target = Resolve(instance);
-            if (!TryRun((_, ct) => WalArchivingHealthService.TestAsync(target, options, probe: null, ct), out var health))
+            if (!TryRun((_, ct) => WalArchivingHealthService.TestAsync(target, options, configPath is null ? null : new RepositoryWalProbe(PgDrConfig.Load(configPath)), ct), out var health))
             {
                 _allHealthy = false;
                 continue;
