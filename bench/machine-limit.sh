@@ -11,7 +11,7 @@ half=$((n / 2))
 run() { # <mode> <comp> <command...>: best of 3
   local mode=$1 comp=$2 best=0 t0 dt i; shift 2
   for i in 1 2 3; do
-    t0=$(now_ns); "$@"; dt=$(( $(now_ns) - t0 ))
+    clock_start; "$@"; dt=$(( $(now_ns) - t0 ))
     if [ "$best" -eq 0 ] || [ "$dt" -lt "$best" ]; then best=$dt; fi
   done
   record machine "$mode" "$comp" "$n" "$bytes" "$best" "best of 3"

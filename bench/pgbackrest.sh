@@ -53,7 +53,7 @@ for TYPE in "${@:-zst lz4}"; do
 
   # push, sync: one archive-push process per segment, one after the other (the PostgreSQL archiver's way).
   fresh_repo
-  t0=$(now_ns)
+  clock_start
   for s in "${segs[@]}"; do pgbr --archive-async=n archive-push "$PGDATA_FAKE/pg_wal/$s"; done
   record pgbackrest "push sync" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 ))
   kv "pgbackrest $COMP repository bytes" "$(du -sb "$PGBR/repo-$TYPE/archive" | cut -f1)"
@@ -62,19 +62,24 @@ for TYPE in "${@:-zst lz4}"; do
   # renames .ready to .done after each success; the first call starts the async process (process-max=2), later calls
   # find their acknowledgement in the spool.
   fresh_repo; ready_all
-  t0=$(now_ns)
-  for s in "${segs[@]}"; do
-    pgbr --archive-async=y archive-push "$PGDATA_FAKE/pg_wal/$s"
-    as_pg mv "$PGDATA_FAKE/pg_wal/archive_status/$s.ready" "$PGDATA_FAKE/pg_wal/archive_status/$s.done"
-  done
+  push_all() {
+    local s
+    for s in "${segs[@]}"; do
+      pgbr --archive-async=y archive-push "$PGDATA_FAKE/pg_wal/$s"
+      as_pg mv "$PGDATA_FAKE/pg_wal/archive_status/$s.ready" "$PGDATA_FAKE/pg_wal/archive_status/$s.done"
+    done
+  }
+  clock_start
+  with_hwm "pgbackrest async archive-push processes, process-max=2 ($COMP)" "archive-push:(async|local)" push_all
   record pgbackrest "push async (process-max=2)" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 ))
   rm -f "$PGDATA_FAKE"/pg_wal/archive_status/*
 
   # fetch, sync: one archive-get per segment into an empty directory (restore_command's way).
   for mode in n y; do
     rm -rf "$PGBR/restore" "$PGBR/spool"; as_pg mkdir -p "$PGBR/restore" "$PGBR/spool"
-    t0=$(now_ns)
-    for s in "${segs[@]}"; do pgbr --archive-async=$mode archive-get "$s" "$PGBR/restore/$s" >/dev/null; done
+    clock_start
+    get_all() { local s; for s in "${segs[@]}"; do pgbr --archive-async=$mode archive-get "$s" "$PGBR/restore/$s" >/dev/null; done; }
+    if [ "$mode" = y ]; then with_hwm "pgbackrest async archive-get processes ($COMP)" "archive-get:(async|local)" get_all; else get_all; fi
     dt=$(( $(now_ns) - t0 ))
     [ "$mode" = n ] && label="fetch sync" || label="fetch async (process-max=2)"
     record pgbackrest "$label" "$COMP" "$n" "$bytes" "$dt"
