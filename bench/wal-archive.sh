@@ -9,7 +9,7 @@
 #
 # Every loop is bounded (64 segments, a fixed number of repetitions); nothing leaves the machine.
 source "$(dirname "$0")/lib.sh"
-STEPS="${STEPS:-build corpus limit pgbackrest engine cli startup memory}"
+STEPS="${STEPS:-build corpus limit pgbackrest engine cli async startup memory}"
 BIN="$BENCH_ROOT/bin"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 export PGDR_BENCH_RESULTS="$BENCH_ROOT/results/$stamp"; RESULTS="$PGDR_BENCH_RESULTS"; TSV="$RESULTS/results.tsv"
@@ -54,12 +54,13 @@ if has build; then
 fi
 has corpus && { bash "$REPO_ROOT/bench/make-corpus.sh"; bash "$REPO_ROOT/bench/make-corpus-1g.sh"; }
 kv "corpus" "$SEGMENTS x 16 MiB real WAL segments from pgbench (PostgreSQL 15: pgbench -i -s 50, then 20 s TPC-B runs with synchronous_commit=off and re-initialisations), system identifier $("$PGBIN/pg_controldata" "$CLUSTER" | awk -F: '/system identifier/ {gsub(/ /,"",$2); print $2}'), $(corpus_segments | head -1) .. $(corpus_segments | tail -1)"
-has limit && bash "$REPO_ROOT/bench/machine-limit.sh"
-has pgbackrest && bash "$REPO_ROOT/bench/pgbackrest.sh" zst lz4
-has engine && bash "$REPO_ROOT/bench/pgdr-engine.sh" "$BIN/bench" zstd:3 lz4:1
-has cli && bash "$REPO_ROOT/bench/pgdr-cli.sh" "$BIN" jit r2r aot
-has startup && bash "$REPO_ROOT/bench/startup.sh" "$BIN"
-has memory && bash "$REPO_ROOT/bench/memory.sh" "$BIN/bench" "$BIN/jit" "$BIN/aot"
+has limit && wait_quiet && bash "$REPO_ROOT/bench/machine-limit.sh"
+has pgbackrest && wait_quiet && bash "$REPO_ROOT/bench/pgbackrest.sh" zst lz4
+has engine && wait_quiet && bash "$REPO_ROOT/bench/pgdr-engine.sh" "$BIN/bench" zstd:3 lz4:1
+has cli && wait_quiet && bash "$REPO_ROOT/bench/pgdr-cli.sh" "$BIN" jit aot
+has async && wait_quiet && bash "$REPO_ROOT/bench/async.sh" "$BIN" aot jit
+has startup && wait_quiet && bash "$REPO_ROOT/bench/startup.sh" "$BIN"
+has memory && wait_quiet && bash "$REPO_ROOT/bench/memory.sh" "$BIN/bench" "$BIN/jit" "$BIN/aot"
 kv "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$REPO_ROOT/bench/report.py" "$RESULTS" | tee "$RESULTS/results.md"
 log "raw numbers: $RESULTS (results.tsv, facts.tsv, hyperfine-*.json, publish logs)"
