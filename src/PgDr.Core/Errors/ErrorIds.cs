@@ -12,6 +12,7 @@ public static class ErrorIds
     public const string ConnectionFailed = "ConnectionFailed";
     public const string QueryFailed = "QueryFailed";
     public const string InsufficientPrivilege = "InsufficientPrivilege";
+    public const string TlsFailed = "TlsFailed";
 
     // Topology
     public const string NodeIsStandby = "NodeIsStandby";
