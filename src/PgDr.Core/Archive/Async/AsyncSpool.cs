@@ -160,7 +160,7 @@ public sealed class AsyncSpool
             return null;
         }
 
-        var parts = text.Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries);
+        var parts = text.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         return parts.Length == 2
             && WalFileName.TryParse(parts[0], out var name)
             && name.Kind == WalFileKind.Segment

@@ -37,13 +37,20 @@ public static class AsyncWalFetch
         }
 
         var spool = AsyncSpool.For(config).EnsureDirectories();
-        var result = await TakePrefetchedAsync(spool, name, destination, cancellationToken).ConfigureAwait(false)
-            ?? await WalFetchService.FetchAsync(config, name.Name, destination, cancellationToken, options.RepositoryFactory).ConfigureAwait(false);
+        var result = await TakePrefetchedAsync(spool, name, destination, cancellationToken).ConfigureAwait(false);
+        if (result is null)
+        {
+            result = await WalFetchService.FetchAsync(config, name.Name, destination, cancellationToken, options.RepositoryFactory).ConfigureAwait(false);
 
-        // The size of a delivered segment is the cluster's segment size, which the prefetcher needs to name the next ones.
+            // The size of a delivered segment is the cluster's segment size, which the prefetcher needs to name the next ones.
+            if (WalSegmentSize.IsValid(result.Bytes))
+            {
+                spool.WriteFetchRequest(name, result.Bytes);
+            }
+        }
+
         if (WalSegmentSize.IsValid(result.Bytes))
         {
-            spool.WriteFetchRequest(name, result.Bytes);
             if (!AsyncSpool.IsLocked(spool.FetchLockPath))
             {
                 (options.StartWorker ?? (() => WorkerLauncher.StartFetchWorker(config.SourcePath)))();
@@ -61,6 +68,13 @@ public static class AsyncWalFetch
         try
         {
             var bytes = new FileInfo(source).Length;
+
+            // Recorded first: the prefetcher moves its window on, and does not fetch this file again once it is gone.
+            if (WalSegmentSize.IsValid(bytes))
+            {
+                spool.WriteFetchRequest(name, bytes);
+            }
+
             if (!OperatingSystem.IsLinux())
             {
                 File.Move(source, target, overwrite: true);

@@ -69,7 +69,7 @@ public static class WalPrefetchWorker
     }
 
     /// <summary>
-    /// Removes prefetched files recovery will not ask for: not a segment of the requested timeline after the requested
+    /// Removes prefetched files recovery will not ask for: not a segment of the requested timeline, behind the requested
     /// one, older than <paramref name="maxAge"/>, or a temporary file a crashed fetch left. Returns how many it removed.
     /// </summary>
     internal static int RemoveUnwanted(AsyncSpool spool, (WalFileName Name, long SegmentSize)? request, TimeSpan maxAge, ISet<string> inFlight)
@@ -92,7 +92,7 @@ public static class WalPrefetchWorker
             }
             else
             {
-                unwanted = age > maxAge || request is not { } r || !WalFileName.TryParse(file, out var name) || !IsAhead(name, r.Name, r.SegmentSize);
+                unwanted = age > maxAge || request is not { } r || !WalFileName.TryParse(file, out var name) || IsBehind(name, r.Name, r.SegmentSize);
             }
 
             if (unwanted)
@@ -105,10 +105,12 @@ public static class WalPrefetchWorker
         return removed;
     }
 
-    private static bool IsAhead(WalFileName name, WalFileName request, long segmentSize) =>
-        name.Kind == WalFileKind.Segment
-        && name.Timeline == request.Timeline
-        && name.SegmentNumber(segmentSize) > request.SegmentNumber(segmentSize);
+    // The requested segment itself is not behind: restore_command records its request before it moves the file away,
+    // so that the prefetcher never fetches again a file that is being delivered.
+    private static bool IsBehind(WalFileName name, WalFileName request, long segmentSize) =>
+        name.Kind != WalFileKind.Segment
+        || name.Timeline != request.Timeline
+        || name.SegmentNumber(segmentSize) < request.SegmentNumber(segmentSize);
 
     private sealed class Run(PgDrConfig config, WalPrefetchWorkerOptions options, AsyncSpool spool)
     {

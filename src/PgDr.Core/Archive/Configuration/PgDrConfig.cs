@@ -202,12 +202,13 @@ public sealed class AsyncConfig
     public int Parallel { get; init; } = 4;
 
     /// <summary>How long one attempt to push one segment may take before it is abandoned and retried.</summary>
+    /// <remarks>A setter, not init: the source-generated reader sets init-only properties it does not find to 0.</remarks>
     [JsonPropertyName("timeoutSeconds")]
-    public int TimeoutSeconds { get; init; } = 300;
+    public int TimeoutSeconds { get; set; } = 300;
 
     /// <summary>Further attempts after a failed or timed-out push, before the segment's failure is reported to PostgreSQL.</summary>
     [JsonPropertyName("retries")]
-    public int Retries { get; init; } = 3;
+    public int Retries { get; set; } = 3;
 }
 
 [JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
