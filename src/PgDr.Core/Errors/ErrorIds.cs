@@ -65,6 +65,12 @@ public static class ErrorIds
     public const string WalNotFound = "WalNotFound";
     public const string WalFetchFailed = "WalFetchFailed";
 
+    // Async archiving
+    public const string AsyncSpoolUnavailable = "AsyncSpoolUnavailable";
+    public const string AsyncWorkerStartFailed = "AsyncWorkerStartFailed";
+    public const string AsyncAcknowledgementTimeout = "AsyncAcknowledgementTimeout";
+    public const string AsyncPushTimeout = "AsyncPushTimeout";
+
     // Repositories
     public const string InvalidObjectKey = "InvalidObjectKey";
     public const string InvalidRepositoryConfig = "InvalidRepositoryConfig";
