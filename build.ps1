@@ -20,6 +20,8 @@ $root = $PSScriptRoot
 $moduleFolder = Join-Path $root 'artifacts/module/PgDr'
 
 function Invoke-Build {
+    # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
+    if (-not $IsWindows) { bash (Join-Path $root 'build/make-local-feed.sh') }
     dotnet build (Join-Path $root 'PgDr.sln') -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet build failed ($LASTEXITCODE)." }
 }
@@ -32,7 +34,8 @@ function Invoke-Package {
 }
 
 function Invoke-Test {
-    Invoke-Build
+    Invoke-Package
+    npm ci --prefix (Join-Path $root 'tests/emulators') --no-audit --no-fund --loglevel=error
     dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo
     $dotnetFailed = $LASTEXITCODE -ne 0
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the local NuGet fallback feed (artifacts/local-feed) that nuget.config maps System.IO.Hashing to.
+# Builds the local NuGet fallback feed (build/local-feed) that nuget.config maps System.IO.Hashing to.
 #
 # Why: Azure.Storage.Blobs -> Azure.Storage.Common needs System.IO.Hashing, and the NuGet mirror these
 # machines reach has no version of it. The installed .NET SDK carries the very same Microsoft-signed
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-feed="$repo_root/artifacts/local-feed"
+feed="$repo_root/build/local-feed"
 id="System.IO.Hashing"
 # The public package version whose net8.0/net10.0 API matches the assemblies the SDK carries (10.0.x).
 # src/PgDr.Core pins the same version, so restore resolves exactly (no NU1603 approximation warning).

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using PgDr.Archive.Async;
 using PgDr.Archive.Configuration;
 using PgDr.Archive.Transfer;
 using PgDr.Cli.Output;
@@ -26,6 +27,8 @@ internal static class WalCommands
         command.Subcommands.Add(BuildPush());
         command.Subcommands.Add(BuildFetch());
         command.Subcommands.Add(BuildList());
+        command.Subcommands.Add(BuildPushWorker());
+        command.Subcommands.Add(BuildFetchWorker());
         return command;
     }
 
@@ -37,6 +40,18 @@ internal static class WalCommands
         Runner.SetAction(command, async (parse, progress, ct) =>
         {
             var config = PgDrConfig.Load(parse.GetValue(Config));
+            if (config.Async is not null)
+            {
+                // Async mode: the worker pushes (and has usually pushed already); this only collects its verdict.
+                var acknowledged = await AsyncWalPush.PushAsync(config, parse.GetValue(path)!, options: null, ct).ConfigureAwait(false);
+                if (parse.GetValue(CommonOptions.Json))
+                {
+                    JsonOutput.Write(acknowledged, PgDrJsonContext.Default.AsyncWalPushResult);
+                }
+
+                return Runner.Success;
+            }
+
             var result = await WalPushService.PushAsync(config, parse.GetValue(path)!, ct).ConfigureAwait(false);
             foreach (var failed in result.Repositories.Where(r => r.Outcome == PushOutcome.Failed))
             {
@@ -66,7 +81,9 @@ internal static class WalCommands
             try
             {
                 var config = PgDrConfig.Load(parse.GetValue(Config));
-                var result = await WalFetchService.FetchAsync(config, parse.GetValue(name)!, parse.GetValue(destination)!, ct).ConfigureAwait(false);
+                var result = config.Async is null
+                    ? await WalFetchService.FetchAsync(config, parse.GetValue(name)!, parse.GetValue(destination)!, ct).ConfigureAwait(false)
+                    : await AsyncWalFetch.FetchAsync(config, parse.GetValue(name)!, parse.GetValue(destination)!, options: null, ct).ConfigureAwait(false);
                 if (parse.GetValue(CommonOptions.Json))
                 {
                     JsonOutput.Write(result, PgDrJsonContext.Default.WalFetchResult);
@@ -82,6 +99,60 @@ internal static class WalCommands
             catch (PgDrException ex)
             {
                 Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
+                return Runner.Failure;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Internal: started by pgdr wal push in async mode; documented so an admin who sees it in ps knows what it is.</summary>
+    private static Command BuildPushWorker()
+    {
+        var pgWal = new Option<string>("--pg-wal") { Description = "The cluster's pg_wal directory.", Required = true };
+        var command = new Command("push-worker", "Internal (started by 'pgdr wal push' in async mode): pushes the segments PostgreSQL marked ready, several at once, and acknowledges them in the spool; exits when idle.")
+        {
+            Hidden = true,
+        };
+        command.Options.Add(pgWal);
+        command.SetAction(async (parse, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var spool = AsyncSpool.For(config).EnsureDirectories();
+            using var log = WorkerLog.Open(spool.PushLogPath);
+            try
+            {
+                var result = await WalPushWorker.RunAsync(config, new WalPushWorkerOptions { PgWalDirectory = parse.GetValue(pgWal)!, Log = log }, ct).ConfigureAwait(false);
+                return result.Failed == 0 ? Runner.Success : Runner.Unhealthy;
+            }
+            catch (PgDrException ex)
+            {
+                log.WriteLine($"push-worker: {ex.Message} [{ex.ErrorId}]");
+                return Runner.Failure;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Internal: started by pgdr wal fetch in async mode.</summary>
+    private static Command BuildFetchWorker()
+    {
+        var command = new Command("fetch-worker", "Internal (started by 'pgdr wal fetch' in async mode): prefetches the segments after the one last fetched into the spool; exits when idle.")
+        {
+            Hidden = true,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var spool = AsyncSpool.For(config).EnsureDirectories();
+            using var log = WorkerLog.Open(spool.FetchLogPath);
+            try
+            {
+                await WalPrefetchWorker.RunAsync(config, new WalPrefetchWorkerOptions { Log = log }, ct).ConfigureAwait(false);
+                return Runner.Success;
+            }
+            catch (PgDrException ex)
+            {
+                log.WriteLine($"fetch-worker: {ex.Message} [{ex.ErrorId}]");
                 return Runner.Failure;
             }
         });

@@ -29,6 +29,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgWalArchivingChange))]
 [JsonSerializable(typeof(WalPushResult))]
 [JsonSerializable(typeof(WalFetchResult))]
+[JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -110,6 +110,18 @@ public static class PgConnector
             };
         }
 
+        if (FindInner<System.Security.Authentication.AuthenticationException>(ex) is { } tls)
+        {
+            return new PgDrConnectionException(ErrorIds.TlsFailed, PgDrErrorCategory.SecurityError, $"TLS with {instance} failed: {tls.Message}", instance, ex);
+        }
+
+        if (instance.SslMode is PgSslMode.Require or PgSslMode.VerifyCA or PgSslMode.VerifyFull
+            && ex.Message.Contains("SSL", StringComparison.OrdinalIgnoreCase))
+        {
+            // The server offers no TLS and the mode forbids falling back to plain text.
+            return new PgDrConnectionException(ErrorIds.TlsFailed, PgDrErrorCategory.SecurityError, $"TLS with {instance} failed: {ex.Message}", instance, ex);
+        }
+
         var socket = FindInner<SocketException>(ex);
         if (socket is not null || FindInner<TimeoutException>(ex) is not null)
         {

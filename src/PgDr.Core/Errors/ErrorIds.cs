@@ -12,6 +12,7 @@ public static class ErrorIds
     public const string ConnectionFailed = "ConnectionFailed";
     public const string QueryFailed = "QueryFailed";
     public const string InsufficientPrivilege = "InsufficientPrivilege";
+    public const string TlsFailed = "TlsFailed";
 
     // Topology
     public const string NodeIsStandby = "NodeIsStandby";
@@ -63,6 +64,12 @@ public static class ErrorIds
     public const string WalAlreadyArchivedDifferently = "WalAlreadyArchivedDifferently";
     public const string WalNotFound = "WalNotFound";
     public const string WalFetchFailed = "WalFetchFailed";
+
+    // Async archiving
+    public const string AsyncSpoolUnavailable = "AsyncSpoolUnavailable";
+    public const string AsyncWorkerStartFailed = "AsyncWorkerStartFailed";
+    public const string AsyncAcknowledgementTimeout = "AsyncAcknowledgementTimeout";
+    public const string AsyncPushTimeout = "AsyncPushTimeout";
 
     // Repositories
     public const string InvalidObjectKey = "InvalidObjectKey";

@@ -10,7 +10,7 @@ public static class ArchiveTestSupport
     /// <summary>A new directory for a test, owned by the postgres account when running as root (it runs archive_command).</summary>
     public static async Task<string> NewDirectoryAsync(string label)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "pgdr-tests", $"{label}-{Guid.NewGuid():N}"[..(label.Length + 9)]);
+        var directory = TestDirectories.Path($"{label}-{Guid.NewGuid():N}"[..(label.Length + 9)]);
         Directory.CreateDirectory(directory);
         await OsUser.ForPostgres().TakeOwnershipAsync(directory, CancellationToken.None);
         return directory;

@@ -51,7 +51,7 @@ public sealed class EmulatorProcess : IAsyncDisposable
                 $"The {tool} emulator is not installed ({executable} is missing). Run `npm ci --prefix tests/emulators` from the repository root first.");
         }
 
-        var directory = Path.Combine(Path.GetTempPath(), "pgdr-tests", $"{tool}-{Guid.NewGuid():N}");
+        var directory = TestDirectories.Path($"{tool}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var port = Ports.Closed();
         var start = new ProcessStartInfo(executable)

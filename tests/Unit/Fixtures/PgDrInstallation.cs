@@ -16,7 +16,7 @@ public static class PgDrInstallation
     private static string Install()
     {
         var source = AppContext.BaseDirectory;
-        var target = Path.Combine(Path.GetTempPath(), "pgdr-tests", "pgdr-bin-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = TestDirectories.Path("pgdr-bin-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(target);
         foreach (var file in Directory.GetFiles(source).Where(f => f.EndsWith(".dll", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("pgdr", StringComparison.Ordinal)))
         {

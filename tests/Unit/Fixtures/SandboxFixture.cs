@@ -16,7 +16,7 @@ public abstract class SandboxFixture : IAsyncLifetime
 
     /// <summary>A fresh directory the postgres OS account can reach (the temp directory, not a checkout under /root).</summary>
     public static string NewDirectory(string label) =>
-        Path.Combine(Path.GetTempPath(), "pgdr-tests", $"{label}-{Guid.NewGuid():N}"[..(label.Length + 9)]);
+        TestDirectories.Path($"{label}-{Guid.NewGuid():N}"[..(label.Length + 9)]);
 
     public async Task InitializeAsync()
     {

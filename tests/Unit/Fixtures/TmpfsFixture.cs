@@ -10,7 +10,7 @@ public sealed class TmpfsFixture : IAsyncLifetime
 {
     public const long SizeBytes = 2 * 1024 * 1024;
 
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "pgdr-tests", $"tmpfs-{Guid.NewGuid():N}");
+    public string Directory { get; } = TestDirectories.Path($"tmpfs-{Guid.NewGuid():N}");
 
     public bool Mounted { get; private set; }
 

@@ -11,7 +11,7 @@ public sealed class WalCorpusFixture : IAsyncLifetime
     private PgSandbox? _cluster;
     private PgSandbox? _otherCluster;
 
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "pgdr-tests", "corpus-" + Guid.NewGuid().ToString("N")[..8]);
+    public string Directory { get; } = TestDirectories.Path("corpus-" + Guid.NewGuid().ToString("N")[..8]);
 
     /// <summary>Full, completed segments of the first cluster, oldest first.</summary>
     public IReadOnlyList<string> Segments { get; private set; } = [];

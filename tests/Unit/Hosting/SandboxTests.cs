@@ -130,7 +130,7 @@ public sealed class SandboxTests
             return;
         }
 
-        var closed = Path.Combine(Path.GetTempPath(), "pgdr-tests", "closed-" + Guid.NewGuid().ToString("N")[..8]);
+        var closed = TestDirectories.Path("closed-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(closed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {

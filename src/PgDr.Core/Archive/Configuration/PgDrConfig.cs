@@ -138,6 +138,11 @@ public sealed class PgDrConfig
         {
             throw Invalid(SourcePath, "'async' needs a 'spoolPath' and 'parallel' between 1 and 64");
         }
+
+        if (Async is not null && (Async.TimeoutSeconds is < 1 or > 86400 || Async.Retries is < 0 or > 100))
+        {
+            throw Invalid(SourcePath, "'async' needs 'timeoutSeconds' between 1 and 86400 and 'retries' between 0 and 100");
+        }
     }
 
     private static bool ObjectKeyIsSafe(string stanza) =>
@@ -195,6 +200,15 @@ public sealed class AsyncConfig
     /// <summary>Segments pushed (or prefetched) at once.</summary>
     [JsonPropertyName("parallel")]
     public int Parallel { get; init; } = 4;
+
+    /// <summary>How long one attempt to push one segment may take before it is abandoned and retried.</summary>
+    /// <remarks>A setter, not init: the source-generated reader sets init-only properties it does not find to 0.</remarks>
+    [JsonPropertyName("timeoutSeconds")]
+    public int TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Further attempts after a failed or timed-out push, before the segment's failure is reported to PostgreSQL.</summary>
+    [JsonPropertyName("retries")]
+    public int Retries { get; set; } = 3;
 }
 
 [JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]

@@ -86,6 +86,13 @@ internal static partial class LinuxFileSystem
         return errno;
     }
 
+    /// <summary>
+    /// rename(2), replacing the target: returns errno or 0. Unlike File.Move it never falls back to copy-and-delete, so a
+    /// caller learns EXDEV (another filesystem) and can copy with fsync instead of leaving a half-written target.
+    /// </summary>
+    public static int Rename(string sourcePath, string targetPath) =>
+        renameat2(AtFdCwd, sourcePath, AtFdCwd, targetPath, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     /// <summary>fsync(2) on a directory, so that entries created or removed in it survive a crash. Returns errno or 0.</summary>
     public static int SyncDirectory(string directory)
     {

@@ -8,7 +8,7 @@ namespace PgDr.Tests.Archive.Repositories;
 public sealed class FileSystemArchiveRepositoryTests : ArchiveRepositoryContract, IClassFixture<TmpfsFixture>
 {
     private readonly TmpfsFixture _tmpfs;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "pgdr-tests", $"fsrepo-{Guid.NewGuid():N}");
+    private readonly string _root = TestDirectories.Path($"fsrepo-{Guid.NewGuid():N}");
 
     public FileSystemArchiveRepositoryTests(TmpfsFixture tmpfs) => _tmpfs = tmpfs;
 
@@ -57,7 +57,7 @@ public sealed class FileSystemArchiveRepositoryTests : ArchiveRepositoryContract
     [Fact]
     public async Task Read_only_filesystem_fails_with_RepositoryAccessDenied()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "pgdr-tests", $"ro-{Guid.NewGuid():N}");
+        var directory = TestDirectories.Path($"ro-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         var mount = await ProcessRunner.RunAsync("mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", directory], CancellationToken.None);
         Assert.True(mount.ExitCode == 0, "mounting a read-only tmpfs needs root: " + mount.StandardError);

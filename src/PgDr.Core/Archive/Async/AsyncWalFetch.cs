@@ -1,0 +1,153 @@
+using System.Security.Cryptography;
+using PgDr.Archive.Configuration;
+using PgDr.Archive.Repositories;
+using PgDr.Archive.Transfer;
+using PgDr.Archive.Wal;
+using PgDr.Errors;
+
+namespace PgDr.Archive.Async;
+
+/// <summary>How the foreground half of an async fetch starts its prefetcher.</summary>
+public sealed class AsyncWalFetchOptions
+{
+    /// <summary>Starts the prefetch worker when none holds the lock. Default: a detached <c>pgdr wal fetch-worker</c>.</summary>
+    public Action? StartWorker { get; init; }
+
+    public Func<RepositoryConfig, IArchiveRepository>? RepositoryFactory { get; init; }
+}
+
+/// <summary>
+/// pgdr wal fetch in async mode: a segment the prefetcher already put in the spool is moved into place (it was
+/// verified, fsynced and renamed when it was fetched); anything else is fetched as in synchronous mode. After each
+/// delivered segment the prefetcher is told where recovery is, and started if it does not run.
+/// </summary>
+public static class AsyncWalFetch
+{
+    /// <summary>What <see cref="WalFetchResult.Repository"/> says for a file that came from the spool.</summary>
+    public const string SpoolRepository = "(async spool)";
+
+    public static async Task<WalFetchResult> FetchAsync(PgDrConfig config, string walFileName, string destination, AsyncWalFetchOptions? options, CancellationToken cancellationToken)
+    {
+        options ??= new AsyncWalFetchOptions();
+        var name = WalFileName.Parse(walFileName);
+        if (name.Kind != WalFileKind.Segment)
+        {
+            // History and .partial files are asked for rarely, by name, and often do not exist: no prefetching for them.
+            return await WalFetchService.FetchAsync(config, name.Name, destination, cancellationToken, options.RepositoryFactory).ConfigureAwait(false);
+        }
+
+        var spool = AsyncSpool.For(config).EnsureDirectories();
+        var result = await TakePrefetchedAsync(spool, name, destination, cancellationToken).ConfigureAwait(false);
+        if (result is null)
+        {
+            result = await WalFetchService.FetchAsync(config, name.Name, destination, cancellationToken, options.RepositoryFactory).ConfigureAwait(false);
+
+            // The size of a delivered segment is the cluster's segment size, which the prefetcher needs to name the next ones.
+            if (WalSegmentSize.IsValid(result.Bytes))
+            {
+                spool.WriteFetchRequest(name, result.Bytes);
+            }
+        }
+
+        if (WalSegmentSize.IsValid(result.Bytes))
+        {
+            if (!AsyncSpool.IsLocked(spool.FetchLockPath))
+            {
+                (options.StartWorker ?? (() => WorkerLauncher.StartFetchWorker(config.SourcePath)))();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Moves a prefetched segment to the destination, or returns null when there is none.</summary>
+    private static async Task<WalFetchResult?> TakePrefetchedAsync(AsyncSpool spool, WalFileName name, string destination, CancellationToken cancellationToken)
+    {
+        var source = Path.Combine(spool.InDirectory, name.Name);
+        var target = Path.GetFullPath(destination);
+        try
+        {
+            var bytes = new FileInfo(source).Length;
+
+            // Recorded first: the prefetcher moves its window on, and does not fetch this file again once it is gone.
+            if (WalSegmentSize.IsValid(bytes))
+            {
+                spool.WriteFetchRequest(name, bytes);
+            }
+
+            if (!OperatingSystem.IsLinux())
+            {
+                File.Move(source, target, overwrite: true);
+                return await DeliveredAsync(name, destination, target, bytes, cancellationToken).ConfigureAwait(false);
+            }
+
+            var errno = LinuxFileSystem.Rename(source, target);
+            if (errno == LinuxFileSystem.ENOENT)
+            {
+                return null;
+            }
+
+            if (errno == LinuxFileSystem.EXDEV)
+            {
+                await CopyDurablyAsync(source, target, cancellationToken).ConfigureAwait(false);
+                File.Delete(source);
+            }
+            else if (errno != 0)
+            {
+                throw new IOException($"Cannot move {source} to {target}: {LinuxFileSystem.Describe(errno)}");
+            }
+
+            LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
+            return await DeliveredAsync(name, destination, target, bytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            // Not prefetched, or removed as stale just now: fetch it from the repositories.
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PgDrArchiveException(ErrorIds.WalFetchFailed, PgDrErrorCategory.WriteError, $"{name.Name} could not be taken from the async spool: {ex.Message}", name.Name, ex);
+        }
+    }
+
+    private static async Task<WalFetchResult> DeliveredAsync(WalFileName name, string destination, string target, long bytes, CancellationToken cancellationToken)
+    {
+        // The prefetcher verified the content against the archived checksum; hashing it again only reports what was delivered.
+        string sha256;
+        var delivered = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using (delivered.ConfigureAwait(false))
+        {
+            sha256 = Convert.ToHexString(await SHA256.HashDataAsync(delivered, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new WalFetchResult { WalFileName = name.Name, Repository = SpoolRepository, Destination = destination, Bytes = bytes, Sha256 = sha256 };
+    }
+
+    /// <summary>The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.</summary>
+    private static async Task CopyDurablyAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.pgdr-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        try
+        {
+            var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (input.ConfigureAwait(false))
+            {
+                var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                await using (output.ConfigureAwait(false))
+                {
+                    await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+                    await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    output.Flush(flushToDisk: true);
+                }
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using PgDr.Archive.Async;
+using PgDr.Archive.Transfer;
+using PgDr.Archive.Wal;
+using PgDr.Errors;
+using PgDr.Hosting;
+using PgDr.Tests.Fixtures;
+
+namespace PgDr.Tests.Archive.Async;
+
+/// <summary>Async fetch: the prefetcher fills the spool's in/ with verified segments and restore_command takes them.</summary>
+[Collection(AsyncCorpus.Name)]
+public sealed class WalPrefetchTests(WalCorpusFixture corpus)
+{
+    private const long SegmentSize = 16 * 1024 * 1024;
+
+    [Fact]
+    public async Task Prefetch_leaves_verified_next_segments_in_the_spool_and_fetch_consumes_them_until_the_archive_ends()
+    {
+        var setup = await AsyncArchiveSetup.CreateAsync("prefetch");
+        var names = setup.AddReadySegments(corpus.Segments[0], 5);
+        var config = setup.Config();
+        foreach (var name in names)
+        {
+            await WalPushService.PushAsync(config, Path.Combine(setup.PgWal, name), CancellationToken.None);
+        }
+
+        var spool = AsyncSpool.For(config);
+        Task<WalPrefetchWorkerResult>? worker = null;
+        var options = new AsyncWalFetchOptions
+        {
+            StartWorker = () => worker ??= Task.Run(() => WalPrefetchWorker.RunAsync(config, new WalPrefetchWorkerOptions { Parallel = 2, IdleExit = TimeSpan.FromMilliseconds(500) }, CancellationToken.None)),
+        };
+        var restored = Directory.CreateDirectory(Path.Combine(setup.Directory, "restored")).FullName;
+        var expected = ArchiveTestSupport.Sha256(corpus.Segments[0]);
+
+        // Nothing prefetched yet: fetched from the repository, and the prefetcher starts behind it.
+        var first = await AsyncWalFetch.FetchAsync(config, names[0], Path.Combine(restored, "RECOVERYXLOG"), options, CancellationToken.None);
+        Assert.Equal("local", first.Repository);
+        Assert.NotNull(worker);
+
+        for (var i = 1; i < names.Count; i++)
+        {
+            var name = names[i];
+            await Wait.UntilAsync(_ => Task.FromResult(File.Exists(Path.Combine(spool.InDirectory, name))), TimeSpan.FromSeconds(10), $"{name} to be prefetched", CancellationToken.None);
+            var destination = Path.Combine(restored, "RECOVERYXLOG");
+            var fetched = await AsyncWalFetch.FetchAsync(config, name, destination, options, CancellationToken.None);
+
+            Assert.Equal(AsyncWalFetch.SpoolRepository, fetched.Repository);
+            Assert.Equal(expected, fetched.Sha256);
+            Assert.Equal(expected, ArchiveTestSupport.Sha256(destination));
+            Assert.False(File.Exists(Path.Combine(spool.InDirectory, name)));
+        }
+
+        // The archive ends after the fifth: the prefetcher stops there, leaves nothing behind and exits when idle.
+        var result = await worker.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(4, result.Prefetched);
+        Assert.Empty(Directory.GetFiles(spool.InDirectory));
+        await Assert.ThrowsAsync<PgDrNotFoundException>(() => AsyncWalFetch.FetchAsync(config, WalFileName.Parse(names[^1]).Next().Name, Path.Combine(restored, "RECOVERYXLOG"), options, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Prefetched_files_behind_the_request_on_another_timeline_or_too_old_are_removed_and_the_requested_one_is_kept()
+    {
+        var setup = await AsyncArchiveSetup.CreateAsync("prefetch-clean");
+        var spool = AsyncSpool.For(setup.Config()).EnsureDirectories();
+        string[] files =
+        [
+            "000000010000000000000010", // behind the request
+            "000000010000000000000011", // the request itself: kept while restore_command moves it
+            "000000010000000000000012", // ahead: kept
+            "000000010000000000000013", // ahead but stale
+            "000000020000000000000012", // another timeline
+            "00000002.history",
+        ];
+        foreach (var file in files)
+        {
+            await File.WriteAllTextAsync(Path.Combine(spool.InDirectory, file), "x");
+        }
+
+        File.SetLastWriteTimeUtc(Path.Combine(spool.InDirectory, files[3]), DateTime.UtcNow.AddHours(-1));
+        var request = (WalFileName.Parse(files[1]), SegmentSize);
+
+        var removed = WalPrefetchWorker.RemoveUnwanted(spool, request, TimeSpan.FromMinutes(10), new HashSet<string>());
+
+        Assert.Equal(4, removed);
+        Assert.Equal(["000000010000000000000011", "000000010000000000000012"], Directory.GetFiles(spool.InDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task History_and_partial_files_are_fetched_on_demand_and_never_start_the_prefetcher()
+    {
+        var setup = await AsyncArchiveSetup.CreateAsync("prefetch-hist");
+        var config = setup.Config();
+        var options = new AsyncWalFetchOptions { StartWorker = () => throw new InvalidOperationException("no prefetcher expected") };
+
+        foreach (var name in new[] { "00000002.history", "000000010000000000000010.partial" })
+        {
+            var ex = await Assert.ThrowsAsync<PgDrNotFoundException>(() => AsyncWalFetch.FetchAsync(config, name, Path.Combine(setup.Directory, "RECOVERYXLOG"), options, CancellationToken.None));
+            Assert.Equal(ErrorIds.WalNotFound, ex.ErrorId);
+        }
+
+        Assert.Null(AsyncSpool.For(config).ReadFetchRequest());
+    }
+}
