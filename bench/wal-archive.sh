@@ -43,7 +43,7 @@ if has build; then
   dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -o "$BIN/jit" > "$RESULTS/publish-jit.log" 2>&1 || { log "JIT publish failed"; tail "$RESULTS/publish-jit.log"; exit 1; }
   if dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN/r2r" > "$RESULTS/publish-r2r.log" 2>&1; then
     kv "ReadyToRun publish" "ok"; else kv "ReadyToRun publish" "FAILED (see publish-r2r.log)"; rm -rf "$BIN/r2r"; fi
-  aot_summary() { echo "$(grep -cE ': (warning|error) ' "$1") warning/error lines; $(grep -oE "(error|warning) IL[0-9]+: [^.]*|Assembly '[^']+' produced [a-zA-Z ]+warnings" "$1" | sort -u | tr '\n' ';')"; }
+  aot_summary() { echo "$(grep -cE ': (warning|error) ' "$1") warning/error lines; $(grep -oE "(error|warning) IL[0-9]+: .{0,170}|Assembly '[^']+' produced [a-zA-Z ]+warnings" "$1" | sort -u | tr '\n' ';')"; }
   if dotnet publish "$REPO_ROOT/src/PgDr.Cli" -c Release -r linux-x64 -p:PublishAot=true -o "$BIN/aot" > "$RESULTS/publish-aot.log" 2>&1; then
     kv "NativeAOT publish" "ok: $(aot_summary "$RESULTS/publish-aot.log")"
   else
