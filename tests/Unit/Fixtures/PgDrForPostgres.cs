@@ -13,7 +13,7 @@ public static class PgDrForPostgres
 
     private static string Install()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "pgdr-tests", "bin-" + Guid.NewGuid().ToString("N")[..8]);
+        var directory = TestDirectories.Path("bin-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
         var source = AppContext.BaseDirectory;
         var files = new[] { "pgdr", "pgdr.dll", "pgdr.deps.json", "pgdr.runtimeconfig.json" }

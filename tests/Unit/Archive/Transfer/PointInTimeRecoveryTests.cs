@@ -30,7 +30,7 @@ public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture) : IClas
             ArchiveTestSupport.ConfigJson("pitr", [ArchiveTestSupport.FileSystemRepository("local", repository)], "zstd", keyFile));
         var config = PgDr.Archive.Configuration.PgDrConfig.Load(configPath);
 
-        await WalArchivingService.SetAsync(primary, new WalArchivingRequest { PgDrPath = PgDrInstallation.PgDrPath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None);
+        await WalArchivingService.SetAsync(primary, new WalArchivingRequest { PgDrPath = PgDrForPostgres.ExecutablePath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None);
         var healthy = await WalArchivingHealthService.TestAsync(primary, new WalArchivingTestOptions { ForceSwitch = true, Deadline = TimeSpan.FromSeconds(60) }, new RepositoryWalProbe(config), CancellationToken.None);
         Assert.True(healthy.Healthy, healthy.ToString());
         Assert.NotNull(healthy.SwitchArchivedAfter);
@@ -57,7 +57,7 @@ public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture) : IClas
             $"port = {port}",
             "cluster_name = 'restored'",
             "archive_mode = off",
-            $"restore_command = '{WalArchivingService.RestoreCommand(PgDrInstallation.PgDrPath, configPath).Replace("'", "''", StringComparison.Ordinal)}'",
+            $"restore_command = '{WalArchivingService.RestoreCommand(PgDrForPostgres.ExecutablePath, configPath).Replace("'", "''", StringComparison.Ordinal)}'",
             $"recovery_target_time = '{target.ToUniversalTime():yyyy-MM-dd HH:mm:ss.ffffff}+00'",
             "recovery_target_action = 'promote'",
             string.Empty));
