@@ -64,8 +64,11 @@ public static class WorkerLauncher
             return (processPath, []);
         }
 
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        return string.IsNullOrEmpty(entry)
+        // Under the dotnet host the entry assembly sits in the app's base directory (Assembly.Location would be
+        // empty in a single-file or NativeAOT build, which never takes this branch anyway).
+        var entryName = Assembly.GetEntryAssembly()?.GetName().Name;
+        var entry = entryName is null ? null : Path.Combine(AppContext.BaseDirectory, entryName + ".dll");
+        return string.IsNullOrEmpty(entry) || !File.Exists(entry)
             ? throw new PgDrException(ErrorIds.AsyncWorkerStartFailed, PgDrErrorCategory.InvalidOperation, "pgdr runs under dotnet but its assembly path is unknown; the async worker cannot be started.")
             : (processPath, [entry]);
     }

@@ -7,6 +7,9 @@ using PgDr.Errors;
 
 namespace PgDr.Archive.Configuration;
 
+// Properties with defaults use set, not init: the source-generated reader drops the defaults of init-only
+// properties that the JSON leaves out (dotnet/runtime#84484), which would turn "required" into false.
+
 /// <summary>
 /// The configuration file pgdr wal push/fetch read (ARCHITECTURE.md gives its shape). It names where secrets
 /// are (a 0600 key file, environment variables), never the secrets themselves, because its path goes into
@@ -21,14 +24,14 @@ public sealed class PgDrConfig
 
     /// <summary>The cluster this configuration archives; every repository holds one stanza's WAL under this name.</summary>
     [JsonPropertyName("stanza")]
-    public string Stanza { get; init; } = string.Empty;
+    public string Stanza { get; set; } = string.Empty;
 
     [JsonPropertyName("repositories")]
-    public List<RepositoryEntry> Repositories { get; init; } = [];
+    public List<RepositoryEntry> Repositories { get; set; } = [];
 
     /// <summary>zstd, lz4, gzip, brotli or none, optionally with a level (zstd:3).</summary>
     [JsonPropertyName("compression")]
-    public string Compression { get; init; } = "zstd";
+    public string Compression { get; set; } = "zstd";
 
     [JsonPropertyName("encryption")]
     public EncryptionConfig? Encryption { get; init; }
@@ -156,14 +159,14 @@ public sealed class PgDrConfig
 public sealed class RepositoryEntry
 {
     [JsonPropertyName("name")]
-    public string Name { get; init; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
 
     /// <summary>
     /// A segment is acknowledged to PostgreSQL only when every required repository holds it (default: all are).
     /// A repository that is not required is tried, and a failure there is reported without failing the push.
     /// </summary>
     [JsonPropertyName("required")]
-    public bool Required { get; init; } = true;
+    public bool Required { get; set; } = true;
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Settings { get; set; }
@@ -195,11 +198,11 @@ public sealed class AsyncConfig
 {
     /// <summary>Directory of the spool the async worker pushes from; on the same host as pg_wal.</summary>
     [JsonPropertyName("spoolPath")]
-    public string SpoolPath { get; init; } = string.Empty;
+    public string SpoolPath { get; set; } = string.Empty;
 
     /// <summary>Segments pushed (or prefetched) at once.</summary>
     [JsonPropertyName("parallel")]
-    public int Parallel { get; init; } = 4;
+    public int Parallel { get; set; } = 4;
 
     /// <summary>How long one attempt to push one segment may take before it is abandoned and retried.</summary>
     /// <remarks>A setter, not init: the source-generated reader sets init-only properties it does not find to 0.</remarks>
