@@ -28,7 +28,16 @@ public sealed class AzuriteFixture : IAsyncLifetime
                 "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
             ],
             TimeSpan.FromSeconds(30));
-        await new BlobContainerClient(ConnectionString(), Container).CreateIfNotExistsAsync();
+        try
+        {
+            await new BlobContainerClient(ConnectionString(), Container).CreateIfNotExistsAsync();
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose initialisation failed: stop the emulator here.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A repository on the shared container under a prefix of its own, so tests never see each other's objects.</summary>

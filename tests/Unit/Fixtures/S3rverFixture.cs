@@ -23,8 +23,17 @@ public sealed class S3rverFixture : IAsyncLifetime
             "s3rver",
             (port, directory) => ["--address", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--directory", directory, "--silent"],
             TimeSpan.FromSeconds(30));
-        using var client = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
-        await client.PutBucketAsync(new PutBucketRequest { BucketName = Bucket });
+        try
+        {
+            using var client = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            await client.PutBucketAsync(new PutBucketRequest { BucketName = Bucket });
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose initialisation failed: stop the emulator here.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A repository on the shared bucket under a prefix of its own, so tests never see each other's objects.</summary>

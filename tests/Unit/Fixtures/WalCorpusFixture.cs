@@ -21,17 +21,26 @@ public sealed class WalCorpusFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        _cluster = await SandboxService.CreateAsync(new SandboxSpec { Directory = SandboxFixture.NewDirectory("corpus-a"), Standbys = 0 }, null, CancellationToken.None);
-        _otherCluster = await SandboxService.CreateAsync(new SandboxSpec { Directory = SandboxFixture.NewDirectory("corpus-b"), Standbys = 0 }, null, CancellationToken.None);
-        for (var i = 0; i < 3; i++)
+        try
         {
-            await Sql.MakeWalAsync(_cluster.Primary.Instance);
-        }
+            System.IO.Directory.CreateDirectory(Directory);
+            _cluster = await SandboxService.CreateAsync(new SandboxSpec { Directory = SandboxFixture.NewDirectory("corpus-a"), Standbys = 0 }, null, CancellationToken.None);
+            _otherCluster = await SandboxService.CreateAsync(new SandboxSpec { Directory = SandboxFixture.NewDirectory("corpus-b"), Standbys = 0 }, null, CancellationToken.None);
+            for (var i = 0; i < 3; i++)
+            {
+                await Sql.MakeWalAsync(_cluster.Primary.Instance);
+            }
 
-        await Sql.MakeWalAsync(_otherCluster.Primary.Instance);
-        Segments = await CopyCompletedSegmentsAsync(_cluster, "a", 3);
-        OtherClusterSegment = (await CopyCompletedSegmentsAsync(_otherCluster, "b", 1))[0];
+            await Sql.MakeWalAsync(_otherCluster.Primary.Instance);
+            Segments = await CopyCompletedSegmentsAsync(_cluster, "a", 3);
+            OtherClusterSegment = (await CopyCompletedSegmentsAsync(_otherCluster, "b", 1))[0];
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose initialisation failed: stop the clusters here.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     private async Task<IReadOnlyList<string>> CopyCompletedSegmentsAsync(PgSandbox sandbox, string label, int count)
@@ -64,6 +73,9 @@ public sealed class WalCorpusFixture : IAsyncLifetime
             }
         }
 
-        System.IO.Directory.Delete(Directory, recursive: true);
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
     }
 }
