@@ -43,7 +43,8 @@ internal static class WalCommands
             if (config.Async is not null)
             {
                 // Async mode: the worker pushes (and has usually pushed already); this only collects its verdict.
-                var acknowledged = await AsyncWalPush.PushAsync(config, parse.GetValue(path)!, options: null, ct).ConfigureAwait(false);
+                var acknowledged = await AsyncWalPush.PushAsync(
+                    config, parse.GetValue(path)!, new AsyncWalPushOptions { AcknowledgementTimeout = TimeSpan.FromSeconds(config.Async!.AcknowledgementSeconds) }, ct).ConfigureAwait(false);
                 if (parse.GetValue(CommonOptions.Json))
                 {
                     JsonOutput.Write(acknowledged, PgDrJsonContext.Default.AsyncWalPushResult);

@@ -64,6 +64,33 @@ public sealed class AsyncSpool
         }
     }
 
+    /// <summary>
+    /// Removes encoded copies that a killed or abandoned push left in the spool (they are deleted on close otherwise).
+    /// Only files older than <paramref name="olderThan"/> go, so a push still at work keeps its file.
+    /// </summary>
+    public int RemoveAbandonedPushFiles(TimeSpan olderThan)
+    {
+        var removed = 0;
+        var cutoff = DateTime.UtcNow - olderThan;
+        foreach (var path in Directory.EnumerateFiles(Root, Transfer.WalPushService.TemporaryFilePrefix + "*.tmp"))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(path) < cutoff)
+                {
+                    File.Delete(path);
+                    removed++;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone already, or not ours to delete: nothing to do.
+            }
+        }
+
+        return removed;
+    }
+
     public string OkPath(string walFileName) => Path.Combine(OutDirectory, walFileName + ".ok");
 
     public string ErrorPath(string walFileName) => Path.Combine(OutDirectory, walFileName + ".error");

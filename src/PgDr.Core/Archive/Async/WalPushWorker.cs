@@ -102,6 +102,7 @@ public static class WalPushWorker
 
         using (held)
         {
+            spool.RemoveAbandonedPushFiles(TimeSpan.FromHours(1));
             var run = new Run(config, options, spool, statusDirectory);
             return await run.LoopAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -142,6 +142,11 @@ public sealed class PgDrConfig
             throw Invalid(SourcePath, "'async' needs a 'spoolPath' and 'parallel' between 1 and 64");
         }
 
+        if (Async is not null && Async.AcknowledgementSeconds is < 1 or > 3600)
+        {
+            throw Invalid(SourcePath, "'async.acknowledgementSeconds' must be between 1 and 3600");
+        }
+
         if (Async is not null && (Async.TimeoutSeconds is < 1 or > 86400 || Async.Retries is < 0 or > 100))
         {
             throw Invalid(SourcePath, "'async' needs 'timeoutSeconds' between 1 and 86400 and 'retries' between 0 and 100");
@@ -212,6 +217,10 @@ public sealed class AsyncConfig
     /// <summary>Further attempts after a failed or timed-out push, before the segment's failure is reported to PostgreSQL.</summary>
     [JsonPropertyName("retries")]
     public int Retries { get; set; } = 3;
+
+    /// <summary>How long archive_command waits for the worker's verdict before it exits non-zero (PostgreSQL retries).</summary>
+    [JsonPropertyName("acknowledgementSeconds")]
+    public int AcknowledgementSeconds { get; set; } = 60;
 }
 
 [JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]

@@ -16,6 +16,9 @@ namespace PgDr.Archive.Transfer;
 /// </summary>
 public static class WalPushService
 {
+    /// <summary>Names of the private encoded copies; one left behind by a killed process is recognised by it.</summary>
+    public const string TemporaryFilePrefix = ".pgdr-push-";
+
     public static async Task<WalPushResult> PushAsync(
         PgDrConfig config,
         string path,
@@ -34,7 +37,7 @@ public static class WalPushService
         }
 
         var tempDirectory = config.Async?.SpoolPath is { Length: > 0 } spool && Directory.Exists(spool) ? spool : Path.GetTempPath();
-        var tempPath = Path.Combine(tempDirectory, $".pgdr-push-{name.Name}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        var tempPath = Path.Combine(tempDirectory, $"{TemporaryFilePrefix}{name.Name}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
         var encoded = new FileStream(tempPath, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,

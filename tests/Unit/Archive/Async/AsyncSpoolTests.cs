@@ -13,6 +13,27 @@ public sealed class AsyncSpoolTests
     private static AsyncSpool NewSpool() => new AsyncSpool(Path.Combine(SandboxFixture.NewDirectory("spool"), "spool")).EnsureDirectories();
 
     [Fact]
+    public void Encoded_copies_abandoned_by_a_push_are_removed_once_old_and_recent_ones_are_kept()
+    {
+        var spool = NewSpool();
+        var old = Path.Combine(spool.Root, ".pgdr-push-000000010000000000000001-AB12.tmp");
+        var recent = Path.Combine(spool.Root, ".pgdr-push-000000010000000000000002-CD34.tmp");
+        var unrelated = Path.Combine(spool.Root, "notes.tmp");
+        foreach (var path in new[] { old, recent, unrelated })
+        {
+            File.WriteAllText(path, "x");
+        }
+
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        File.SetLastWriteTimeUtc(unrelated, DateTime.UtcNow.AddHours(-2));
+
+        Assert.Equal(1, spool.RemoveAbandonedPushFiles(TimeSpan.FromHours(1)));
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(recent));
+        Assert.True(File.Exists(unrelated));
+    }
+
+    [Fact]
     public void An_ok_verdict_is_taken_once_and_leaves_nothing_behind()
     {
         var spool = NewSpool();

@@ -50,6 +50,7 @@ public sealed class PgDrConfigTests
         Assert.Equal(4, config.Async!.Parallel);
         Assert.Equal(300, config.Async.TimeoutSeconds);
         Assert.Equal(3, config.Async.Retries);
+        Assert.Equal(60, config.Async.AcknowledgementSeconds);
     }
 
     [Theory]
@@ -60,6 +61,7 @@ public sealed class PgDrConfigTests
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "encryption": { "keyFile": "/k", "keyEnv": "K" } }""", "exactly one")]
     [InlineData("""{ "stanza": "../etc", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ] }""", "'stanza'")]
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "async": { "spoolPath": "/s", "parallel": 0 } }""", "'async'")]
+    [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "async": { "spoolPath": "/s", "acknowledgementSeconds": 0 } }""", "acknowledgementSeconds")]
     [InlineData("""{ "stanza": """, "not valid JSON")]
     public void Invalid_configurations_are_refused_with_InvalidConfig_saying_why(string json, string why)
     {
