@@ -420,7 +420,7 @@ public sealed class FileSystemArchiveRepository : IArchiveRepository
 
     private void GiveToRootOwner(string path, string key)
     {
-        if (!OperatingSystem.IsLinux() || !LinuxFileSystem.CallerIsRoot || !LinuxFileSystem.TryGetOwner(Root, out var uid, out var gid) || uid == 0)
+        if (!OperatingSystem.IsLinux() || !Hosting.OsUser.CallerIsRoot || !LinuxFileSystem.TryGetOwner(Root, out var uid, out var gid) || uid == 0)
         {
             return;
         }

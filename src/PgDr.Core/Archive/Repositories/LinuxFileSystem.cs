@@ -138,8 +138,6 @@ internal static partial class LinuxFileSystem
     /// <summary>Hands a file or directory to an owner; returns errno or 0.</summary>
     public static int ChangeOwner(string path, uint uid, uint gid) => lchown(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    public static bool CallerIsRoot => geteuid() == 0;
-
     public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     private static unsafe bool TryGetLinkCount(string path, out uint links)
@@ -178,7 +176,4 @@ internal static partial class LinuxFileSystem
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int lchown(string path, uint uid, uint gid);
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
 }
