@@ -26,7 +26,7 @@ internal static class Runner
             catch (PgDrException ex)
             {
                 TerminalProgress.Clear();
-                Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
+                WriteError(ex);
                 return Failure;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -55,11 +55,14 @@ internal static class Runner
             }
             catch (PgDrException ex)
             {
-                Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
+                WriteError(ex);
                 failed = true;
             }
         }
 
         return (results, failed);
     }
+
+    /// <summary>The one line on stderr that reports an error, ending in its stable id.</summary>
+    public static void WriteError(PgDrException ex) => Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
 }

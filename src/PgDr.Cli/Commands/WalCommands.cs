@@ -99,7 +99,7 @@ internal static class WalCommands
             }
             catch (PgDrException ex)
             {
-                Console.Error.WriteLine($"pgdr: {ex.Message} [{ex.ErrorId}]");
+                Runner.WriteError(ex);
                 return Runner.Failure;
             }
         });
