@@ -38,50 +38,46 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
 
     protected override void ProcessRecord()
     {
-        var request = new WalArchivingRequest
+        WalArchivingRequest request;
+        try
         {
-            PgDrPath = PgDrPath is null ? string.Empty : GetUnresolvedProviderPathFromPSPath(PgDrPath),
-            ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
-            ArchiveTimeout = ArchiveTimeout,
-            Disable = Disable,
-        };
+            // Located once for every instance: a missing pgdr is a failed precondition, not a per-node failure.
+            request = new WalArchivingRequest
+            {
+                PgDrPath = Disable ? string.Empty : PgDrExecutable.Locate(PgDrPath is null ? null : GetUnresolvedProviderPathFromPSPath(PgDrPath)),
+                ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
+                ArchiveTimeout = ArchiveTimeout,
+                Disable = Disable,
+            };
+        }
+        catch (PgDr.Errors.PgDrException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex));
+            return;
+        }
+
         foreach (var instance in Instance)
         {
             var target = Resolve(instance);
-            if (!TryRun((_, ct) =>
-                {
-                    var located = request.Disable ? request : new WalArchivingRequest
-                    {
-                        PgDrPath = PgDr.Archive.Server.PgDrExecutable.Locate(PgDrPath is null ? null : request.PgDrPath),
-                        ConfigPath = request.ConfigPath,
-                        ArchiveTimeout = request.ArchiveTimeout,
-                    };
-                    return PlanAsync(target, located, ct);
-                }, out var plan))
+            if (!TryRun((_, ct) => WalArchivingService.SetAsync(target, request, apply: false, restart: false, ct), out var plan))
             {
                 continue;
             }
 
-            var changes = string.Join("; ", plan.Change.Settings.Where(s => s.Changed).Select(s => s.ToString()));
+            var changes = string.Join("; ", plan.Settings.Where(s => s.Changed).Select(s => s.ToString()));
             if (changes.Length == 0)
             {
                 WriteVerbose($"{target}: archiving is already set as asked.");
-                WriteObject(plan.Change);
+                WriteObject(plan);
                 continue;
             }
 
-            var restart = Restart && plan.Change.Settings.Any(s => s.RequiresRestart);
+            var restart = Restart && plan.Settings.Any(s => s.RequiresRestart);
             if (ShouldProcess(target.ToString(), $"Set WAL archiving: {changes}{(restart ? "; then restart PostgreSQL" : string.Empty)}")
-                && TryRun((_, ct) => WalArchivingService.SetAsync(target, plan.Request, apply: true, restart, ct), out var applied))
+                && TryRun((_, ct) => WalArchivingService.SetAsync(target, request, apply: true, restart, ct), out var applied))
             {
                 WriteObject(applied);
             }
         }
-    }
-
-    private static async Task<(PgWalArchivingChange Change, WalArchivingRequest Request)> PlanAsync(PgDr.Connections.PgInstance target, WalArchivingRequest request, CancellationToken ct)
-    {
-        var change = await WalArchivingService.SetAsync(target, request, apply: false, restart: false, ct).ConfigureAwait(false);
-        return (change, request);
     }
 }
