@@ -31,12 +31,7 @@ public static class LocalServiceControl
                 instance);
         }
 
-        var binaries = await PostgresBinaries.LocateAsync(null, cancellationToken).ConfigureAwait(false);
-        if (binaries.MajorVersion != major)
-        {
-            binaries = await PostgresBinaries.LocateAsync($"/usr/lib/postgresql/{major}/bin", cancellationToken).ConfigureAwait(false);
-        }
-
+        var binaries = await PostgresBinaries.LocateAsync(null, major, cancellationToken).ConfigureAwait(false);
         var cluster = new LocalCluster(binaries, dataDirectory, OsUser.ForPostgres());
         await cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);

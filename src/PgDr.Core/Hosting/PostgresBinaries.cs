@@ -27,7 +27,11 @@ public sealed partial class PostgresBinaries
     /// <summary>Full path of one program in <see cref="Directory"/>.</summary>
     public string Tool(string name) => Path.Combine(Directory, OperatingSystem.IsWindows() ? name + ".exe" : name);
 
-    public static async Task<PostgresBinaries> LocateAsync(string? explicitDirectory, CancellationToken cancellationToken)
+    public static Task<PostgresBinaries> LocateAsync(string? explicitDirectory, CancellationToken cancellationToken) =>
+        LocateAsync(explicitDirectory, majorVersion: null, cancellationToken);
+
+    /// <summary>The same search, taking only programs of <paramref name="majorVersion"/> when one is given (to control a running server of that version).</summary>
+    public static async Task<PostgresBinaries> LocateAsync(string? explicitDirectory, int? majorVersion, CancellationToken cancellationToken)
     {
         var tried = new List<string>();
         foreach (var candidate in await CandidatesAsync(explicitDirectory, cancellationToken).ConfigureAwait(false))
@@ -36,7 +40,10 @@ public sealed partial class PostgresBinaries
             if (Required.All(t => File.Exists(Path.Combine(candidate, OperatingSystem.IsWindows() ? t + ".exe" : t))))
             {
                 var version = await ReadMajorVersionAsync(candidate, cancellationToken).ConfigureAwait(false);
-                return new PostgresBinaries(candidate, version);
+                if (majorVersion is null || majorVersion == version)
+                {
+                    return new PostgresBinaries(candidate, version);
+                }
             }
 
             if (explicitDirectory is not null && candidate == explicitDirectory)
@@ -48,7 +55,7 @@ public sealed partial class PostgresBinaries
         throw new PgDrException(
             ErrorIds.PostgresBinariesNotFound,
             PgDrErrorCategory.NotInstalled,
-            $"No PostgreSQL server programs (initdb, pg_ctl, postgres) found; looked in: {(tried.Count == 0 ? "(nothing)" : string.Join(", ", tried.Distinct()))}. "
+            $"No PostgreSQL {(majorVersion is { } major ? major.ToString(CultureInfo.InvariantCulture) + " " : string.Empty)}server programs (initdb, pg_ctl, postgres) found; looked in: {(tried.Count == 0 ? "(nothing)" : string.Join(", ", tried.Distinct()))}. "
             + "Install them (Debian: apt-get install postgresql-15) or name the directory (-BinDirectory, --bin-dir, PGDR_PG_BINDIR).",
             explicitDirectory);
     }
