@@ -82,14 +82,14 @@ internal static class ArchiveTestData
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    /// <summary>A write-only sink that keeps only a running SHA-256 and the byte count.</summary>
+    /// <summary>A write-only sink that keeps only a running XXH3-128 (PgDr's default content checksum) and the byte count.</summary>
     public sealed class HashingSink : Stream
     {
-        private readonly System.Security.Cryptography.IncrementalHash _hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        private readonly System.IO.Hashing.XxHash128 _hash = new();
 
         public long Count { get; private set; }
 
-        public string Sha256() => Convert.ToHexString(_hash.GetHashAndReset()).ToLowerInvariant();
+        public string XxHash128() => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
 
         public override bool CanRead => false;
 
@@ -105,7 +105,7 @@ internal static class ArchiveTestData
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
-            _hash.AppendData(buffer);
+            _hash.Append(buffer);
             Count += buffer.Length;
         }
 
@@ -118,15 +118,5 @@ internal static class ArchiveTestData
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
         public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _hash.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

@@ -55,9 +55,14 @@ public static class ArchiveTestSupport
     }
 
     /// <summary>The configuration as JSON text (what a user writes in /etc/pgdr/pgdr.json).</summary>
-    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null)
+    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null)
     {
         var config = new Dictionary<string, object> { ["stanza"] = stanza, ["repositories"] = repositories.ToList(), ["compression"] = compression };
+        if (checksum is not null)
+        {
+            config["checksum"] = checksum;
+        }
+
         if (keyFile is not null)
         {
             config["encryption"] = new Dictionary<string, string> { ["keyFile"] = keyFile };
@@ -71,8 +76,8 @@ public static class ArchiveTestSupport
         return JsonSerializer.Serialize(config);
     }
 
-    public static PgDrConfig Config(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null) =>
-        PgDrConfig.Parse(ConfigJson(stanza, repositories, compression, keyFile, spoolPath), "test");
+    public static PgDrConfig Config(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null) =>
+        PgDrConfig.Parse(ConfigJson(stanza, repositories, compression, keyFile, spoolPath, checksum), "test");
 
     /// <summary>Writes the configuration to a file the postgres account can read.</summary>
     public static async Task<string> WriteConfigAsync(string directory, string json)

@@ -78,7 +78,7 @@ public static class AsyncWalFetch
             if (!OperatingSystem.IsLinux())
             {
                 File.Move(source, target, overwrite: true);
-                return await DeliveredAsync(name, destination, target, bytes, cancellationToken).ConfigureAwait(false);
+                return Delivered(name, destination, bytes);
             }
 
             var errno = LinuxFileSystem.Rename(source, target);
@@ -98,7 +98,7 @@ public static class AsyncWalFetch
             }
 
             LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
-            return await DeliveredAsync(name, destination, target, bytes, cancellationToken).ConfigureAwait(false);
+            return Delivered(name, destination, bytes);
         }
         catch (FileNotFoundException)
         {
@@ -111,18 +111,10 @@ public static class AsyncWalFetch
         }
     }
 
-    private static async Task<WalFetchResult> DeliveredAsync(WalFileName name, string destination, string target, long bytes, CancellationToken cancellationToken)
-    {
-        // The prefetcher verified the content against the archived checksum; hashing it again only reports what was delivered.
-        string sha256;
-        var delivered = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        await using (delivered.ConfigureAwait(false))
-        {
-            sha256 = Convert.ToHexString(await SHA256.HashDataAsync(delivered, cancellationToken).ConfigureAwait(false));
-        }
-
-        return new WalFetchResult { WalFileName = name.Name, Repository = SpoolRepository, Destination = destination, Bytes = bytes, Sha256 = sha256 };
-    }
+    // The prefetcher verified the content against the archived checksum; hashing 16 MiB again here would only slow
+    // recovery down, so no checksum is reported for a spool delivery.
+    private static WalFetchResult Delivered(WalFileName name, string destination, long bytes) =>
+        new() { WalFileName = name.Name, Repository = SpoolRepository, Destination = destination, Bytes = bytes };
 
     /// <summary>The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.</summary>
     private static async Task CopyDurablyAsync(string source, string target, CancellationToken cancellationToken)

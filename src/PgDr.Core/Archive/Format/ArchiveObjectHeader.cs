@@ -14,11 +14,12 @@ namespace PgDr.Archive.Format;
 /// </summary>
 public sealed class ArchiveObjectHeader
 {
-    private ArchiveObjectHeader(byte version, CompressionSpec compression, ArchiveCipher cipher, int chunkSize, string originalName, byte[] salt, byte[] keyCheck, byte[] checksum, int length)
+    private ArchiveObjectHeader(byte version, CompressionSpec compression, ArchiveCipher cipher, ContentChecksumAlgorithm contentChecksum, int chunkSize, string originalName, byte[] salt, byte[] keyCheck, byte[] checksum, int length)
     {
         FormatVersion = version;
         Compression = compression;
         Cipher = cipher;
+        ContentChecksum = contentChecksum;
         ChunkSize = chunkSize;
         OriginalName = originalName;
         Salt = salt;
@@ -34,6 +35,9 @@ public sealed class ArchiveObjectHeader
     public ArchiveCipher Cipher { get; }
 
     public bool IsEncrypted => Cipher != ArchiveCipher.None;
+
+    /// <summary>How the final record's checksum of the content was computed (always SHA-256 in format version 1).</summary>
+    public ContentChecksumAlgorithm ContentChecksum { get; }
 
     /// <summary>Bytes of compressed stream per record (before the authentication tag).</summary>
     public int ChunkSize { get; }
@@ -63,14 +67,15 @@ public sealed class ArchiveObjectHeader
     }
 
     public override string ToString() =>
-        $"{OriginalName}: format {FormatVersion}, {Compression}, {(IsEncrypted ? "aes-256-gcm" : "not encrypted")}, chunks of {Bytes.Format(ChunkSize)}";
+        $"{OriginalName}: format {FormatVersion}, {Compression}, {(IsEncrypted ? "aes-256-gcm" : "not encrypted")}, {Format.ContentChecksum.Name(ContentChecksum)}, chunks of {Bytes.Format(ChunkSize)}";
 
-    internal static (ArchiveObjectHeader Header, byte[] Bytes) Create(CompressionSpec compression, ArchiveKey? key, int chunkSize, string name)
+    internal static (ArchiveObjectHeader Header, byte[] Bytes) Create(CompressionSpec compression, ArchiveKey? key, ContentChecksumAlgorithm contentChecksum, int chunkSize, string name)
     {
         var cipher = key is null ? ArchiveCipher.None : ArchiveCipher.Aes256Gcm;
         var salt = key is null ? [] : ObjectCipher.NewSalt();
         var keyCheck = key is null ? [] : ObjectCipher.KeyCheck(key, salt);
-        var length = ArchiveFormat.FixedHeaderLength + name.Length + salt.Length + keyCheck.Length + ArchiveFormat.Sha256Length;
+        var fixedLength = ArchiveFormat.FixedHeaderLength(ArchiveFormat.Version);
+        var length = fixedLength + name.Length + salt.Length + keyCheck.Length + ArchiveFormat.Sha256Length;
         var bytes = new byte[length];
 
         ArchiveFormat.Magic.CopyTo(bytes);
@@ -81,7 +86,8 @@ public sealed class ArchiveObjectHeader
         bytes[8] = (byte)cipher;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(9), (uint)chunkSize);
         bytes[13] = (byte)name.Length;
-        var at = ArchiveFormat.FixedHeaderLength;
+        bytes[14] = (byte)contentChecksum;
+        var at = fixedLength;
         at += Encoding.ASCII.GetBytes(name, bytes.AsSpan(at));
         salt.CopyTo(bytes, at);
         at += salt.Length;
@@ -90,12 +96,12 @@ public sealed class ArchiveObjectHeader
         var checksum = SHA256.HashData(bytes.AsSpan(0, at));
         checksum.CopyTo(bytes, at);
 
-        return (new ArchiveObjectHeader(ArchiveFormat.Version, compression, cipher, chunkSize, name, salt, keyCheck, checksum, length), bytes);
+        return (new ArchiveObjectHeader(ArchiveFormat.Version, compression, cipher, contentChecksum, chunkSize, name, salt, keyCheck, checksum, length), bytes);
     }
 
     internal static async Task<(ArchiveObjectHeader Header, byte[] Bytes)> ReadWithBytesAsync(Stream archived, CancellationToken cancellationToken)
     {
-        var start = new byte[ArchiveFormat.FixedHeaderLength];
+        var start = new byte[ArchiveFormat.CommonHeaderLength];
         await ReadHeaderBytesAsync(archived, start, cancellationToken).ConfigureAwait(false);
 
         if (!start.AsSpan(0, 4).SequenceEqual(ArchiveFormat.Magic))
@@ -109,21 +115,22 @@ public sealed class ArchiveObjectHeader
             throw PgDrArchiveException.Corrupt("The archive object's format version field is damaged.");
         }
 
-        if (version != ArchiveFormat.Version)
+        if (version is < ArchiveFormat.FirstVersion or > ArchiveFormat.Version)
         {
             throw new PgDrArchiveException(
                 ErrorIds.ArchiveFormatUnsupported,
                 PgDrErrorCategory.InvalidData,
-                $"The archive object has format version {version}; this PgDr reads version {ArchiveFormat.Version}. Upgrade PgDr to read it.",
+                $"The archive object has format version {version}; this PgDr reads versions {ArchiveFormat.FirstVersion} to {ArchiveFormat.Version}. Upgrade PgDr to read it.",
                 version);
         }
 
         // The cipher decides whether salt and key check follow; if that byte is damaged the checksum below fails.
         var cipherParameters = start[8] == (byte)ArchiveCipher.Aes256Gcm ? ObjectCipher.SaltLength + ObjectCipher.KeyCheckLength : 0;
         var nameLength = start[13];
-        var bytes = new byte[ArchiveFormat.FixedHeaderLength + nameLength + cipherParameters + ArchiveFormat.Sha256Length];
+        var fixedLength = ArchiveFormat.FixedHeaderLength(version);
+        var bytes = new byte[fixedLength + nameLength + cipherParameters + ArchiveFormat.Sha256Length];
         start.CopyTo(bytes, 0);
-        await ReadHeaderBytesAsync(archived, bytes.AsMemory(ArchiveFormat.FixedHeaderLength), cancellationToken).ConfigureAwait(false);
+        await ReadHeaderBytesAsync(archived, bytes.AsMemory(ArchiveFormat.CommonHeaderLength), cancellationToken).ConfigureAwait(false);
 
         var checksumAt = bytes.Length - ArchiveFormat.Sha256Length;
         var checksum = bytes[checksumAt..];
@@ -146,24 +153,30 @@ public sealed class ArchiveObjectHeader
             throw PgDrArchiveException.Corrupt($"The archive object's header names an unknown cipher ({start[8]}).");
         }
 
+        var contentChecksum = version == ArchiveFormat.FirstVersion ? ContentChecksumAlgorithm.Sha256 : (ContentChecksumAlgorithm)bytes[14];
+        if (!Enum.IsDefined(contentChecksum))
+        {
+            throw PgDrArchiveException.Corrupt($"The archive object's header names an unknown content checksum ({bytes[14]}).");
+        }
+
         var chunkSize = BinaryPrimitives.ReadUInt32LittleEndian(start.AsSpan(9));
         if (chunkSize is < ArchiveFormat.MinimumChunkSize or > ArchiveFormat.MaximumChunkSize)
         {
             throw PgDrArchiveException.Corrupt($"The archive object's header has an impossible chunk size ({chunkSize}).");
         }
 
-        var name = Encoding.ASCII.GetString(bytes, ArchiveFormat.FixedHeaderLength, nameLength);
+        var name = Encoding.ASCII.GetString(bytes, fixedLength, nameLength);
         if (!ArchiveObjectOptions.IsValidName(name))
         {
             throw PgDrArchiveException.Corrupt("The archive object's header holds an invalid file name.");
         }
 
-        var at = ArchiveFormat.FixedHeaderLength + nameLength;
+        var at = fixedLength + nameLength;
         var salt = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.SaltLength)];
         at += salt.Length;
         var keyCheck = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.KeyCheckLength)];
 
-        var header = new ArchiveObjectHeader(version, new CompressionSpec(algorithm, level), cipher, (int)chunkSize, name, salt, keyCheck, checksum, bytes.Length);
+        var header = new ArchiveObjectHeader(version, new CompressionSpec(algorithm, level), cipher, contentChecksum, (int)chunkSize, name, salt, keyCheck, checksum, bytes.Length);
         return (header, bytes);
     }
 

@@ -18,6 +18,9 @@ public sealed class ArchiveObjectOptions
     /// <summary>The archive key; null stores the object unencrypted.</summary>
     public ArchiveKey? Key { get; init; }
 
+    /// <summary>The checksum of the content kept in the final record (default XXH3-128, see <see cref="ContentChecksum"/>).</summary>
+    public ContentChecksumAlgorithm Checksum { get; init; } = ContentChecksum.Default;
+
     /// <summary>Bytes of compressed stream per record, from 4 KiB to 16 MiB (default 1 MiB). Memory use is about twice this.</summary>
     public int ChunkSize { get; init; } = ArchiveFormat.DefaultChunkSize;
 
@@ -34,6 +37,11 @@ public sealed class ArchiveObjectOptions
                 ErrorIds.InvalidArchiveObjectOptions,
                 $"'{Name}' cannot be an archived file name: use 1 to {ArchiveFormat.MaximumNameLength} letters, digits, '.', '_' or '-'.",
                 Name);
+        }
+
+        if (!Enum.IsDefined(Checksum))
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidArchiveObjectOptions, $"{(byte)Checksum} is not a content checksum algorithm.", Checksum);
         }
 
         if (ChunkSize is < ArchiveFormat.MinimumChunkSize or > ArchiveFormat.MaximumChunkSize)
@@ -67,12 +75,12 @@ public sealed class ArchiveObjectSummary
 
     public required long PlaintextLength { get; init; }
 
-    /// <summary>SHA-256 of the plaintext, lower-case hex.</summary>
-    public required string PlaintextSha256 { get; init; }
+    /// <summary>The content checksum as <c>algorithm:hex</c> (<see cref="ContentChecksum.Format"/>), e.g. <c>xxh128:9f0c...</c>.</summary>
+    public required string PlaintextChecksum { get; init; }
 
     /// <summary>Size of the archived object in bytes (header, records and trailer).</summary>
     public required long StoredLength { get; init; }
 
     public override string ToString() =>
-        $"{Header.OriginalName}: {Bytes.Format(PlaintextLength)} stored in {Bytes.Format(StoredLength)} ({Header.Compression}{(Header.IsEncrypted ? ", encrypted" : string.Empty)}), sha256 {PlaintextSha256}";
+        $"{Header.OriginalName}: {Bytes.Format(PlaintextLength)} stored in {Bytes.Format(StoredLength)} ({Header.Compression}{(Header.IsEncrypted ? ", encrypted" : string.Empty)}), {PlaintextChecksum}";
 }

@@ -9,7 +9,7 @@ namespace PgDr.Archive.Format;
 /// <summary>
 /// Restores a file from an archived object, verifying everything the format protects: the header checksum, the key
 /// check, every record's authentication tag (or the whole-object checksum when unencrypted), the record count, the
-/// end of the object, and the length and SHA-256 of the restored plaintext.
+/// end of the object, and the length and content checksum of the restored plaintext.
 /// </summary>
 /// <remarks>
 /// The contract with callers: bytes reach <c>destination</c> while the object is being read, before the final
@@ -43,7 +43,7 @@ public static class ArchiveObjectReader
 
         using var objectHash = cipher is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         objectHash?.AppendData(headerBytes);
-        using var plaintextHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var contentHash = new ContentHasher(header.ContentChecksum);
 
         var records = new RecordReaderStream(archived, header, cipher, objectHash);
         long plaintextLength = 0;
@@ -56,7 +56,7 @@ public static class ArchiveObjectReader
                 int read;
                 while ((read = await ReadDecompressedAsync(decompressor, buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    plaintextHash.AppendData(buffer, 0, read);
+                    contentHash.Append(buffer.AsSpan(0, read));
                     plaintextLength += read;
                     await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 }
@@ -79,8 +79,8 @@ public static class ArchiveObjectReader
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var sha256 = plaintextHash.GetHashAndReset();
-        if (plaintextLength != records.PlaintextLength || !CryptographicOperations.FixedTimeEquals(sha256, records.PlaintextSha256))
+        var checksum = contentHash.GetField();
+        if (plaintextLength != records.PlaintextLength || !CryptographicOperations.FixedTimeEquals(checksum, records.ContentChecksum))
         {
             throw PgDrArchiveException.Corrupt(
                 $"The restored {header.OriginalName} does not match the archived checksum ({plaintextLength} bytes read, {records.PlaintextLength} archived).",
@@ -91,7 +91,7 @@ public static class ArchiveObjectReader
         {
             Header = header,
             PlaintextLength = plaintextLength,
-            PlaintextSha256 = Convert.ToHexString(sha256).ToLowerInvariant(),
+            PlaintextChecksum = ContentChecksum.Format(header.ContentChecksum, checksum),
             StoredLength = header.Length + records.BytesRead,
         };
     }

@@ -27,11 +27,11 @@ public static class ArchiveObjectWriter
 
         // Chosen before anything is written, so a missing zstd/lz4 library fails cleanly.
         var codec = CompressionCodec.For(options.Compression.Algorithm);
-        var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.ChunkSize, options.Name);
+        var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.Checksum, options.ChunkSize, options.Name);
 
         using var objectHash = options.Key is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         using var cipher = options.Key is null ? null : new ObjectCipher(options.Key, header.Salt, header.Checksum);
-        using var plaintextHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var contentHash = new ContentHasher(options.Checksum);
 
         await destination.WriteAsync(headerBytes, cancellationToken).ConfigureAwait(false);
         objectHash?.AppendData(headerBytes);
@@ -47,7 +47,7 @@ public static class ArchiveObjectWriter
                 int read;
                 while ((read = await plaintext.ReadAsync(buffer.AsMemory(0, ReadBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    plaintextHash.AppendData(buffer, 0, read);
+                    contentHash.Append(buffer.AsSpan(0, read));
                     plaintextLength += read;
                     await compressor.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 }
@@ -66,14 +66,14 @@ public static class ArchiveObjectWriter
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var sha256 = plaintextHash.GetHashAndReset();
-        await records.CompleteAsync(plaintextLength, sha256, cancellationToken).ConfigureAwait(false);
+        var checksum = contentHash.GetField();
+        await records.CompleteAsync(plaintextLength, checksum, cancellationToken).ConfigureAwait(false);
 
         return new ArchiveObjectSummary
         {
             Header = header,
             PlaintextLength = plaintextLength,
-            PlaintextSha256 = Convert.ToHexString(sha256).ToLowerInvariant(),
+            PlaintextChecksum = ContentChecksum.Format(options.Checksum, checksum),
             StoredLength = headerBytes.Length + records.BytesWritten,
         };
     }

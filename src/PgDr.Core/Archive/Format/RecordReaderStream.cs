@@ -39,8 +39,8 @@ internal sealed class RecordReaderStream : Stream
     /// <summary>The plaintext length the final record states; valid once <see cref="Completed"/>.</summary>
     public long PlaintextLength { get; private set; }
 
-    /// <summary>The plaintext SHA-256 the final record states; valid once <see cref="Completed"/>.</summary>
-    public byte[] PlaintextSha256 { get; } = new byte[ArchiveFormat.Sha256Length];
+    /// <summary>The content checksum field the final record states; valid once <see cref="Completed"/>.</summary>
+    public byte[] ContentChecksum { get; } = new byte[Format.ContentChecksum.FieldLength];
 
     /// <summary>Record bytes consumed from the source.</summary>
     public long BytesRead { get; private set; }
@@ -177,7 +177,7 @@ internal sealed class RecordReaderStream : Stream
         }
 
         PlaintextLength = BinaryPrimitives.ReadInt64LittleEndian(trailer);
-        trailer[8..].CopyTo(PlaintextSha256);
+        trailer[8..].CopyTo(ContentChecksum);
         Completed = true;
         _position = _available = 0;
     }

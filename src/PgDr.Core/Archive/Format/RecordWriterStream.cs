@@ -93,8 +93,8 @@ internal sealed class RecordWriterStream : Stream
         }
     }
 
-    /// <summary>Writes the last partial record and the final record that carries the plaintext's length and SHA-256.</summary>
-    public async Task CompleteAsync(long plaintextLength, byte[] plaintextSha256, CancellationToken cancellationToken)
+    /// <summary>Writes the last partial record and the final record that carries the plaintext's length and checksum.</summary>
+    public async Task CompleteAsync(long plaintextLength, byte[] contentChecksum, CancellationToken cancellationToken)
     {
         ThrowIfCompleted();
         if (_filled > 0)
@@ -103,7 +103,7 @@ internal sealed class RecordWriterStream : Stream
         }
 
         _completed = true;
-        await EmitAsync(PrepareFinalRecord(plaintextLength, plaintextSha256), cancellationToken).ConfigureAwait(false);
+        await EmitAsync(PrepareFinalRecord(plaintextLength, contentChecksum), cancellationToken).ConfigureAwait(false);
     }
 
     private int PrepareDataRecord()
@@ -126,7 +126,7 @@ internal sealed class RecordWriterStream : Stream
         return ArchiveFormat.FrameLength + payloadLength;
     }
 
-    private int PrepareFinalRecord(long plaintextLength, byte[] plaintextSha256)
+    private int PrepareFinalRecord(long plaintextLength, byte[] contentChecksum)
     {
         var payloadLength = _cipher is null ? ArchiveFormat.PlainFinalPayloadLength : ArchiveFormat.SealedFinalPayloadLength;
         BinaryPrimitives.WriteUInt32LittleEndian(_record, ArchiveFormat.FinalRecordFlag | (uint)payloadLength);
@@ -135,7 +135,7 @@ internal sealed class RecordWriterStream : Stream
 
         Span<byte> trailer = stackalloc byte[ArchiveFormat.SealedTrailerLength];
         BinaryPrimitives.WriteInt64LittleEndian(trailer, plaintextLength);
-        plaintextSha256.CopyTo(trailer[8..]);
+        contentChecksum.CopyTo(trailer[8..]);
 
         if (_cipher is null)
         {

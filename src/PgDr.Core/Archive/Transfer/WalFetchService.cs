@@ -10,7 +10,7 @@ namespace PgDr.Archive.Transfer;
 
 /// <summary>
 /// pgdr wal fetch: PostgreSQL's restore_command. Repositories are tried in configuration order; the object is
-/// verified (authenticity, length, SHA-256, its embedded name) while it is written aside, fsynced, and only then
+/// verified (authenticity, length, content checksum, its embedded name) while it is written aside, fsynced, and only then
 /// renamed to the destination. A file no repository has is WalNotFound, which pgdr reports quietly, because
 /// PostgreSQL asks for files that do not exist yet.
 /// </summary>
@@ -44,7 +44,7 @@ public static class WalFetchService
                     await using (stored.ConfigureAwait(false))
                     {
                         var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key }, cancellationToken).ConfigureAwait(false);
-                        return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Sha256 = summary.PlaintextSha256 };
+                        return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum };
                     }
                 }
             }

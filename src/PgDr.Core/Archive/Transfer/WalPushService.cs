@@ -52,7 +52,7 @@ public static class WalPushService
             var source = OpenSource(path);
             await using (source.ConfigureAwait(false))
             {
-                summary = await ArchiveObjectWriter.WriteAsync(source, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Key = key }, cancellationToken).ConfigureAwait(false);
+                summary = await ArchiveObjectWriter.WriteAsync(source, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Checksum = config.ChecksumAlgorithm, Key = key }, cancellationToken).ConfigureAwait(false);
             }
 
             await encoded.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -67,8 +67,8 @@ public static class WalPushService
 
             var objectKey = ArchiveLayout.WalKey(config.Stanza, name);
             var results = await Task.WhenAll(config.Repositories.Select(entry =>
-                PushToAsync(entry, factory, config.Stanza, header, objectKey, tempPath, summary, key, cancellationToken))).ConfigureAwait(false);
-            var result = new WalPushResult { WalFileName = name.Name, Bytes = summary.PlaintextLength, Sha256 = summary.PlaintextSha256, Repositories = results };
+                PushToAsync(entry, factory, config.Stanza, header, objectKey, path, tempPath, summary, key, cancellationToken))).ConfigureAwait(false);
+            var result = new WalPushResult { WalFileName = name.Name, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum, Repositories = results };
 
             // A different file under an archived name is never "archived": report it above everything else.
             var conflict = results.FirstOrDefault(r => r.ErrorId == ErrorIds.WalAlreadyArchivedDifferently);
@@ -92,6 +92,7 @@ public static class WalPushService
         string stanza,
         WalSegmentHeader? header,
         string objectKey,
+        string path,
         string encodedPath,
         ArchiveObjectSummary summary,
         ArchiveKey? key,
@@ -119,7 +120,7 @@ public static class WalPushService
                     return new RepositoryPushResult { Repository = entry.Name, Required = entry.Required, Outcome = PushOutcome.Archived, StoredBytes = summary.StoredLength };
                 }
 
-                await VerifySameContentAsync(repository, objectKey, summary, key, cancellationToken).ConfigureAwait(false);
+                await VerifySameContentAsync(repository, objectKey, path, summary, key, cancellationToken).ConfigureAwait(false);
                 return new RepositoryPushResult { Repository = entry.Name, Required = entry.Required, Outcome = PushOutcome.AlreadyArchived };
             }
         }
@@ -131,9 +132,10 @@ public static class WalPushService
 
     /// <summary>
     /// The name is taken: the push succeeds only when the stored object holds exactly this content (same length and
-    /// SHA-256 of the plaintext), as when PostgreSQL retries a push whose acknowledgement was lost.
+    /// content checksum), as when PostgreSQL retries a push whose acknowledgement was lost. An object stored with
+    /// another checksum algorithm (the configuration changed) is compared by hashing the file again that way.
     /// </summary>
-    private static async Task VerifySameContentAsync(IArchiveRepository repository, string objectKey, ArchiveObjectSummary ours, ArchiveKey? key, CancellationToken cancellationToken)
+    private static async Task VerifySameContentAsync(IArchiveRepository repository, string objectKey, string path, ArchiveObjectSummary ours, ArchiveKey? key, CancellationToken cancellationToken)
     {
         var stored = await repository.OpenReadAsync(objectKey, cancellationToken).ConfigureAwait(false)
             ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidOperation, $"{objectKey} was reported as existing but cannot be read.", objectKey);
@@ -143,15 +145,20 @@ public static class WalPushService
             theirs = await ArchiveObjectReader.ReadAsync(stored, Stream.Null, new ArchiveReadOptions { Key = key, AllowUnencrypted = true }, cancellationToken).ConfigureAwait(false);
         }
 
-        if (theirs.PlaintextLength != ours.PlaintextLength || !string.Equals(theirs.PlaintextSha256, ours.PlaintextSha256, StringComparison.OrdinalIgnoreCase))
+        var ourChecksum = theirs.Header.ContentChecksum == ours.Header.ContentChecksum
+            ? ours.PlaintextChecksum
+            : await ContentChecksum.ComputeFileAsync(path, theirs.Header.ContentChecksum, cancellationToken).ConfigureAwait(false);
+        if (theirs.PlaintextLength != ours.PlaintextLength || !string.Equals(theirs.PlaintextChecksum, ourChecksum, StringComparison.Ordinal))
         {
             throw new PgDrArchiveException(
                 ErrorIds.WalAlreadyArchivedDifferently,
                 PgDrErrorCategory.ResourceExists,
-                $"{Path.GetFileName(objectKey)} is already archived with different content ({theirs.PlaintextLength} bytes, SHA-256 {theirs.PlaintextSha256[..12]}..., this file {ours.PlaintextLength} bytes, {ours.PlaintextSha256[..12]}...); nothing was overwritten",
+                $"{Path.GetFileName(objectKey)} is already archived with different content ({theirs.PlaintextLength} bytes, {Abbreviate(theirs.PlaintextChecksum)}; this file {ours.PlaintextLength} bytes, {Abbreviate(ourChecksum)}); nothing was overwritten",
                 objectKey);
         }
     }
+
+    private static string Abbreviate(string checksum) => checksum.Length > 20 ? checksum[..20] + "..." : checksum;
 
     private static async Task<WalSegmentHeader> ReadHeaderAsync(string path, CancellationToken cancellationToken)
     {

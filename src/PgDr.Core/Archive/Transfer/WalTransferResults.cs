@@ -36,8 +36,8 @@ public sealed class WalPushResult
 
     public long Bytes { get; init; }
 
-    /// <summary>SHA-256 of the file's content, hex.</summary>
-    public required string Sha256 { get; init; }
+    /// <summary>The checksum of the file's content as archived, <c>algorithm:hex</c> (e.g. <c>xxh128:9f0c...</c>).</summary>
+    public required string Checksum { get; init; }
 
     public required IReadOnlyList<RepositoryPushResult> Repositories { get; init; }
 
@@ -55,5 +55,9 @@ public sealed class WalFetchResult
 
     public long Bytes { get; init; }
 
-    public required string Sha256 { get; init; }
+    /// <summary>
+    /// The verified checksum of the content, <c>algorithm:hex</c>; null for a file taken from the async spool, which
+    /// the prefetcher verified when it fetched it (hashing it again would only slow recovery down).
+    /// </summary>
+    public string? Checksum { get; init; }
 }

@@ -1,5 +1,6 @@
 using PgDr.Archive.Compression;
 using PgDr.Archive.Configuration;
+using PgDr.Archive.Format;
 using PgDr.Errors;
 
 namespace PgDr.Tests.Archive.Configuration;
@@ -46,6 +47,7 @@ public sealed class PgDrConfigTests
 
         Assert.True(config.Repositories[0].Required);
         Assert.Equal(CompressionAlgorithm.Zstd, config.CompressionSpec.Algorithm);
+        Assert.Equal(ContentChecksumAlgorithm.XxHash128, config.ChecksumAlgorithm);
         Assert.Null(config.Encryption);
         Assert.Equal(4, config.Async!.Parallel);
         Assert.Equal(300, config.Async.TimeoutSeconds);
@@ -58,6 +60,7 @@ public sealed class PgDrConfigTests
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" }, { "name": "r", "type": "filesystem", "path": "/y" } ] }""", "used twice")]
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x", "required": false } ] }""", "at least one repository must be required")]
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "compression": "zip" }""", "'compression'")]
+    [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "checksum": "md5" }""", "'checksum' must be xxh128 or sha256")]
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "encryption": { "keyFile": "/k", "keyEnv": "K" } }""", "exactly one")]
     [InlineData("""{ "stanza": "../etc", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ] }""", "'stanza'")]
     [InlineData("""{ "stanza": "s", "repositories": [ { "name": "r", "type": "filesystem", "path": "/x" } ], "async": { "spoolPath": "/s", "parallel": 0 } }""", "'async'")]

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using PgDr.Archive;
 using PgDr.Archive.Compression;
@@ -49,9 +50,10 @@ public sealed class ArchiveObjectTests : IDisposable
         var read = await ArchiveObjectReader.ReadAsync(archived, restored, encrypted ? _key : null, CancellationToken.None);
 
         Assert.Equal(plaintext, restored.ToArray());
-        var sha = Convert.ToHexString(SHA256.HashData(plaintext)).ToLowerInvariant();
-        Assert.Equal(sha, written.PlaintextSha256);
-        Assert.Equal(sha, read.PlaintextSha256);
+        var checksum = "xxh128:" + Convert.ToHexString(XxHash128.Hash(plaintext)).ToLowerInvariant();
+        Assert.Equal(checksum, written.PlaintextChecksum);
+        Assert.Equal(checksum, read.PlaintextChecksum);
+        Assert.Equal(ContentChecksumAlgorithm.XxHash128, read.Header.ContentChecksum);
         Assert.Equal(plaintext.Length, written.PlaintextLength);
         Assert.Equal(plaintext.Length, read.PlaintextLength);
         Assert.Equal(archived.Length, written.StoredLength);
@@ -114,8 +116,8 @@ public sealed class ArchiveObjectTests : IDisposable
 
         Assert.Equal(length, read.PlaintextLength);
         Assert.Equal(length, sink.Count);
-        Assert.Equal(written.PlaintextSha256, read.PlaintextSha256);
-        Assert.Equal(written.PlaintextSha256, sink.Sha256());
+        Assert.Equal(written.PlaintextChecksum, read.PlaintextChecksum);
+        Assert.Equal(written.PlaintextChecksum, "xxh128:" + sink.XxHash128());
         Assert.Equal(written.StoredLength, read.StoredLength);
     }
 
@@ -338,8 +340,8 @@ public sealed class ArchiveObjectTests : IDisposable
     public async Task A_newer_format_version_fails_with_ArchiveFormatUnsupported()
     {
         var archived = await WriteAsync(ArchiveTestData.WalLike(1000), Options("zstd", key: null));
-        archived[4] = 2;
-        archived[5] = unchecked((byte)~2);
+        archived[4] = ArchiveFormat.Version + 1;
+        archived[5] = unchecked((byte)~(ArchiveFormat.Version + 1));
 
         var ex = await Assert.ThrowsAsync<PgDrArchiveException>(() => ArchiveObjectHeader.ReadAsync(new MemoryStream(archived), CancellationToken.None));
 
@@ -392,6 +394,60 @@ public sealed class ArchiveObjectTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             ArchiveObjectWriter.WriteAsync(new ArchiveTestData.GeneratedStream(10_000_000), new MemoryStream(), Options("zstd", _key), cancellation.Token));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SHA_256_content_checksum_is_selectable_and_verified(bool encrypted)
+    {
+        var plaintext = ArchiveTestData.WalLike(600_000);
+        var options = new ArchiveObjectOptions { Name = SegmentName, Compression = CompressionSpec.Parse("zstd"), Key = encrypted ? _key : null, Checksum = ContentChecksumAlgorithm.Sha256, ChunkSize = 64 * 1024 };
+
+        var archived = await WriteAsync(plaintext, options);
+        var (restored, summary) = await ReadAsync(archived, encrypted ? _key : null);
+
+        Assert.Equal(plaintext, restored);
+        Assert.Equal(ContentChecksumAlgorithm.Sha256, summary.Header.ContentChecksum);
+        Assert.Equal("sha256:" + Convert.ToHexString(SHA256.HashData(plaintext)).ToLowerInvariant(), summary.PlaintextChecksum);
+    }
+
+    [Fact]
+    public async Task An_unknown_content_checksum_in_a_sound_header_fails_with_ArchiveObjectCorrupt()
+    {
+        var archived = await WriteAsync(ArchiveTestData.WalLike(1000), Options("zstd", key: null));
+        var headerLength = (await ArchiveObjectHeader.ReadAsync(new MemoryStream(archived), CancellationToken.None)).Length;
+        archived[14] = 77;
+        SHA256.HashData(archived.AsSpan(0, headerLength - 32)).CopyTo(archived, headerLength - 32);
+
+        var ex = await Assert.ThrowsAsync<PgDrArchiveException>(() => ArchiveObjectHeader.ReadAsync(new MemoryStream(archived), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.ArchiveObjectCorrupt, ex.ErrorId);
+        Assert.Contains("content checksum", ex.Message, StringComparison.Ordinal);
+    }
+
+    // Objects written by format version 1 (PgDr before the content checksum became selectable; made with pgdr wal
+    // push of a history file at commit c9c5538) stay readable, and their SHA-256 is still verified.
+    [Theory]
+    [InlineData("plain.pgdr", false)]
+    [InlineData("encrypted.pgdr", true)]
+    public async Task Format_version_1_objects_are_still_read_and_verified(string file, bool encrypted)
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "Archive", "Format", "FormatVersion1");
+        var expected = await File.ReadAllBytesAsync(Path.Combine(directory, "00000002.history"));
+        var archived = await File.ReadAllBytesAsync(Path.Combine(directory, file));
+        using var key = ArchiveKey.FromBytes(Convert.FromBase64String((await File.ReadAllTextAsync(Path.Combine(directory, "key.base64"))).Trim()), "format 1 test key");
+
+        var (restored, summary) = await ReadAsync(archived, encrypted ? key : null);
+
+        Assert.Equal(expected, restored);
+        Assert.Equal(1, summary.Header.FormatVersion);
+        Assert.Equal(ContentChecksumAlgorithm.Sha256, summary.Header.ContentChecksum);
+        Assert.Equal("sha256:" + Convert.ToHexString(SHA256.HashData(expected)).ToLowerInvariant(), summary.PlaintextChecksum);
+
+        archived[^40] ^= 0x01;
+        var ex = await Assert.ThrowsAsync<PgDrArchiveException>(() => ReadAsync(archived, encrypted ? key : null));
+        Assert.Equal(ErrorIds.ArchiveObjectCorrupt, ex.ErrorId);
     }
 
     private static ArchiveObjectOptions Options(string compression, ArchiveKey? key, int chunkSize = ArchiveFormat.DefaultChunkSize) =>

@@ -57,6 +57,30 @@ public sealed class WalPushFetchContractTests(WalCorpusFixture corpus, TmpfsFixt
     }
 
     [Fact]
+    public async Task A_segment_archived_with_another_content_checksum_is_still_recognised_as_same_or_different()
+    {
+        var (directory, repository, config) = await NewArchiveAsync();
+        var key = config.Encryption!.KeyFile;
+        var sha256Config = ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("local", repository)], "zstd", key, checksum: "sha256");
+        var original = corpus.Segments[0];
+        var first = await WalPushService.PushAsync(sha256Config, original, CancellationToken.None);
+        var stored = await File.ReadAllBytesAsync(ObjectPath(repository, original));
+
+        // The configuration moved to xxh128 since: the same file is hashed again with the stored object's SHA-256.
+        var again = await WalPushService.PushAsync(config, original, CancellationToken.None);
+        var impostor = Path.Combine(Directory.CreateDirectory(Path.Combine(directory, "impostor")).FullName, Path.GetFileName(original));
+        File.Copy(corpus.Segments[1], impostor);
+        var ex = await Assert.ThrowsAnyAsync<PgDrException>(() => WalPushService.PushAsync(config, impostor, CancellationToken.None));
+
+        Assert.StartsWith("sha256:", first.Checksum, StringComparison.Ordinal);
+        Assert.StartsWith("xxh128:", again.Checksum, StringComparison.Ordinal);
+        Assert.Equal(PushOutcome.AlreadyArchived, Assert.Single(again.Repositories).Outcome);
+        Assert.Equal(ErrorIds.WalAlreadyArchivedDifferently, ex.ErrorId);
+        Assert.Contains("sha256:", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(stored, await File.ReadAllBytesAsync(ObjectPath(repository, original)));
+    }
+
+    [Fact]
     public async Task Push_of_another_clusters_WAL_into_the_stanza_is_refused_with_StanzaMismatch()
     {
         var (_, repository, config) = await NewArchiveAsync();
