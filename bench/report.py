@@ -2,7 +2,18 @@
 """Turns results.tsv / facts.tsv of one run into the markdown summary (stdout)."""
 import sys, os, collections
 d = sys.argv[1]
-rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(d, "results.tsv")) if l.strip()]
+raw = [l.rstrip("\n").split("\t") for l in open(os.path.join(d, "results.tsv")) if l.strip()]
+# Rows measured in several rounds (ROUNDS in wal-archive.sh) are reported once: the median round, with the range.
+groups = collections.OrderedDict()
+for r in raw:
+    groups.setdefault((r[0], r[1], r[2]), []).append(r)
+rows = []
+for same in groups.values():
+    same = sorted(same, key=lambda r: float(r[6]))
+    median = list(same[len(same) // 2])
+    if len(same) > 1:
+        median[8] = f"median of {len(same)} rounds ({float(same[0][6]):.0f}-{float(same[-1][6]):.0f} MB/s); " + median[8]
+    rows.append(median)
 facts = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(d, "facts.tsv")) if l.strip()] if os.path.exists(os.path.join(d, "facts.tsv")) else []
 print("| tool | mode | compression | segments | seconds | segments/s | MB/s of WAL | note |")
 print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |")
@@ -32,7 +43,12 @@ for comp in ("zstd:3", "lz4:1"):
     e2 = get("pgdr-engine", "push, 2 in parallel", comp); e4 = get("pgdr-engine", "push, 4 in parallel", comp)
     lim = get("machine", "zstd -3 -T0" if comp.startswith("zstd") else "lz4 -1 (1 thread)", comp)
     lim2 = get("machine", "zstd -3 x2 processes" if comp.startswith("zstd") else "lz4 -1 x2 processes", comp)
-    limit = max(x for x in (lim, lim2) if x)
-    if e4 and pb_push:
+    limit = max((x for x in (lim, lim2) if x), default=None)
+    for v in ("aot", "jit"):
+        push = get(f"pgdr-{v}", "push async (parallel=4)", comp); fetch = get(f"pgdr-{v}", "fetch async (parallel=4)", comp)
+        if push and pb_push and fetch and pb_get:
+            line = f"- {comp} pgdr-{v} async push {push:.0f} MB/s = {push / pb_push:.2f}x pgBackRest ({pb_push:.0f}); async fetch {fetch:.0f} MB/s = {fetch / pb_get:.2f}x ({pb_get:.0f})"
+            print(line + (f"; push = {push / limit * 100:.0f}% of the machine limit {limit:.0f} MB/s" if limit else ""))
+    if e4 and pb_push and limit:
         best = max(e2, e4)
         print(f"- {comp} engine best parallel push {best:.1f} MB/s = {best / pb_push:.2f}x pgBackRest async push ({pb_push:.1f}), {best / limit * 100:.0f}% of the machine limit {limit:.1f} MB/s")

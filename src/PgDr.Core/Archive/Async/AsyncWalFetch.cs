@@ -26,6 +26,8 @@ public static class AsyncWalFetch
     /// <summary>What <see cref="WalFetchResult.Repository"/> says for a file that came from the spool.</summary>
     public const string SpoolRepository = "(async spool)";
 
+    private static readonly TimeSpan StalledFetch = TimeSpan.FromSeconds(5);
+
     public static async Task<WalFetchResult> FetchAsync(PgDrConfig config, string walFileName, string destination, AsyncWalFetchOptions? options, CancellationToken cancellationToken)
     {
         options ??= new AsyncWalFetchOptions();
@@ -38,6 +40,11 @@ public static class AsyncWalFetch
 
         var spool = AsyncSpool.For(config).EnsureDirectories();
         var result = await TakePrefetchedAsync(spool, name, destination, cancellationToken).ConfigureAwait(false);
+        if (result is null && await PrefetchLandsAsync(spool, name, TimeSpan.FromSeconds(config.Async!.TimeoutSeconds), cancellationToken).ConfigureAwait(false))
+        {
+            result = await TakePrefetchedAsync(spool, name, destination, cancellationToken).ConfigureAwait(false);
+        }
+
         if (result is null)
         {
             result = await WalFetchService.FetchAsync(config, name.Name, destination, cancellationToken, options.RepositoryFactory).ConfigureAwait(false);
@@ -58,6 +65,28 @@ public static class AsyncWalFetch
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// True once the prefetcher's fetch of this very segment, if one is in flight, has landed in the spool; false when
+    /// none is in flight or it ended without a file (it failed: the caller fetches by itself). Fetching it here in
+    /// parallel would only do the same work twice on the same CPUs. A fetch counts as in flight while its temporary
+    /// file is being written to, so a file left by a killed worker is not waited for.
+    /// </summary>
+    private static async Task<bool> PrefetchLandsAsync(AsyncSpool spool, WalFileName name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var final = Path.Combine(spool.InDirectory, name.Name);
+        var inFlight = WalFetchService.TemporaryPrefix(name.Name) + "*";
+        var deadline = DateTime.UtcNow + timeout;
+        var poll = TimeSpan.FromMilliseconds(1);
+        while (DateTime.UtcNow < deadline
+            && Directory.EnumerateFiles(spool.InDirectory, inFlight).Any(temp => DateTime.UtcNow - File.GetLastWriteTimeUtc(temp) < StalledFetch))
+        {
+            await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+            poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, TimeSpan.FromMilliseconds(20).Ticks));
+        }
+
+        return File.Exists(final);
     }
 
     /// <summary>Moves a prefetched segment to the destination, or returns null when there is none.</summary>

@@ -10,8 +10,15 @@ namespace PgDr.Archive.Async;
 /// <summary>How the prefetch worker runs; everything not set comes from the configuration's <c>async</c> section.</summary>
 public sealed class WalPrefetchWorkerOptions
 {
-    /// <summary>Segments fetched ahead of the last one restore_command delivered (default: async.parallel).</summary>
+    /// <summary>Segments fetched at once (default: async.parallel).</summary>
     public int? Parallel { get; init; }
+
+    /// <summary>
+    /// How many segments after the last one restore_command delivered are kept in the spool (default: twice the
+    /// parallelism, 128 MiB of 16 MiB segments with the default 4, as pgBackRest's default queue). Looking only as far
+    /// ahead as fetches run left restore_command waiting for every fourth segment.
+    /// </summary>
+    public int? LookAhead { get; init; }
 
     /// <summary>How long one fetch may take (default: async.timeoutSeconds).</summary>
     public TimeSpan? FetchTimeout { get; init; }
@@ -115,6 +122,7 @@ public static class WalPrefetchWorker
     private sealed class Run(PgDrConfig config, WalPrefetchWorkerOptions options, AsyncSpool spool)
     {
         private readonly int _parallel = options.Parallel ?? config.Async?.Parallel ?? 4;
+        private readonly int _lookAhead = options.LookAhead ?? 2 * (options.Parallel ?? config.Async?.Parallel ?? 4);
         private readonly TimeSpan _timeout = options.FetchTimeout ?? TimeSpan.FromSeconds(config.Async?.TimeoutSeconds ?? 300);
         private readonly TextWriter _log = TextWriter.Synchronized(options.Log ?? TextWriter.Null);
 
@@ -150,7 +158,7 @@ public static class WalPrefetchWorker
                     if (request is { } r)
                     {
                         var next = r.Name;
-                        for (var i = 0; i < _parallel && running.Count < _parallel; i++)
+                        for (var i = 0; i < _lookAhead && running.Count < _parallel; i++)
                         {
                             next = next.Next(r.SegmentSize);
                             var number = next.SegmentNumber(r.SegmentSize);

@@ -63,12 +63,15 @@ public static class WalFetchService
         throw new PgDrNotFoundException(ErrorIds.WalNotFound, $"{name.Name} is in no repository.", name.Name);
     }
 
+    /// <summary>How the name of the temporary file that becomes <paramref name="fileName"/> starts (a fetch in flight has one).</summary>
+    internal static string TemporaryPrefix(string fileName) => $".{fileName}.pgdr-";
+
     /// <summary>Decodes into a temporary file beside the destination; renames it into place only once every check passed.</summary>
     internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken)
     {
         var fullDestination = Path.GetFullPath(destination);
         var directory = Path.GetDirectoryName(fullDestination)!;
-        var temp = Path.Combine(directory, $".{Path.GetFileName(fullDestination)}.pgdr-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        var temp = Path.Combine(directory, $"{TemporaryPrefix(Path.GetFileName(fullDestination))}{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
         try
         {
             ArchiveObjectSummary summary;

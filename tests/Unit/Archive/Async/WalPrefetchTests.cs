@@ -101,4 +101,34 @@ public sealed class WalPrefetchTests(WalCorpusFixture corpus)
 
         Assert.Null(AsyncSpool.For(config).ReadFetchRequest());
     }
+
+    [Fact]
+    public async Task Fetch_waits_for_the_prefetch_in_flight_of_its_segment_instead_of_fetching_it_again()
+    {
+        var setup = await AsyncArchiveSetup.CreateAsync("prefetch-inflight");
+        var name = Assert.Single(setup.AddReadySegments(corpus.Segments[0], 1));
+        var config = setup.Config();
+        await WalPushService.PushAsync(config, Path.Combine(setup.PgWal, name), CancellationToken.None);
+        var spool = AsyncSpool.For(config).EnsureDirectories();
+        var options = new AsyncWalFetchOptions { StartWorker = () => { } };
+
+        // A prefetch of this segment is being written: the fetch waits for it, then takes it from the spool.
+        var temp = Path.Combine(spool.InDirectory, $".{name}.pgdr-000000000000.tmp");
+        await File.WriteAllBytesAsync(temp, new byte[4096]);
+        var fetch = AsyncWalFetch.FetchAsync(config, name, Path.Combine(setup.Directory, "RECOVERYXLOG"), options, CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(fetch.IsCompleted);
+        File.Copy(corpus.Segments[0], Path.Combine(spool.InDirectory, name));
+        File.Delete(temp);
+        var waited = await fetch.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // A temporary file nobody writes to any more (a killed prefetcher left it) is not waited for.
+        await File.WriteAllBytesAsync(temp, new byte[4096]);
+        File.SetLastWriteTimeUtc(temp, DateTime.UtcNow.AddMinutes(-1));
+        var direct = await AsyncWalFetch.FetchAsync(config, name, Path.Combine(setup.Directory, "RECOVERYXLOG"), options, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(AsyncWalFetch.SpoolRepository, waited.Repository);
+        Assert.Equal("local", direct.Repository);
+        Assert.Equal(ArchiveTestSupport.Sha256(corpus.Segments[0]), ArchiveTestSupport.Sha256(Path.Combine(setup.Directory, "RECOVERYXLOG")));
+    }
 }
