@@ -166,6 +166,14 @@ internal static class Program
             while ((n = await s.ReadAsync(buffer)) > 0) { h.AppendData(buffer, 0, n); }
             h.GetHashAndReset();
         });
+        await Stage("read+xxh128", async f =>
+        {
+            await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
+            var h = new System.IO.Hashing.XxHash128();
+            int n;
+            while ((n = await s.ReadAsync(buffer)) > 0) { h.Append(buffer.AsSpan(0, n)); }
+            h.GetCurrentHash();
+        });
         await Stage("read+compress", async f =>
         {
             await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
@@ -173,15 +181,20 @@ internal static class Program
             int n;
             while ((n = await s.ReadAsync(buffer)) > 0) { await c.WriteAsync(buffer.AsMemory(0, n)); }
         });
-        await Stage("writer-unencrypted (compress+sha256)", async f =>
+        await Stage("writer-unencrypted (compress+xxh128)", async f =>
         {
             await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
             await ArchiveObjectWriter.WriteAsync(s, Stream.Null, new ArchiveObjectOptions { Name = Path.GetFileName(f), Compression = spec }, default);
         });
-        await Stage("writer-encrypted (compress+sha256+aes-gcm)", async f =>
+        await Stage("writer-encrypted (compress+xxh128+aes-gcm)", async f =>
         {
             await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
             await ArchiveObjectWriter.WriteAsync(s, Stream.Null, new ArchiveObjectOptions { Name = Path.GetFileName(f), Compression = spec, Key = key }, default);
+        });
+        await Stage("writer-encrypted, checksum sha256 (compress+sha256+aes-gcm)", async f =>
+        {
+            await using var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
+            await ArchiveObjectWriter.WriteAsync(s, Stream.Null, new ArchiveObjectOptions { Name = Path.GetFileName(f), Compression = spec, Key = key, Checksum = ContentChecksumAlgorithm.Sha256 }, default);
         });
 
         // Reading back: archive every file into memory once, then decode from memory.
@@ -216,7 +229,7 @@ internal static class Program
             await using var d = codec.CreateDecompressor(new MemoryStream(compressed[f]), leaveOpen: false);
             while (await d.ReadAsync(buffer) > 0) { }
         });
-        await Stage("reader-encrypted (decrypt+decompress+sha256)", async f =>
+        await Stage("reader-encrypted (decrypt+decompress+xxh128)", async f =>
         {
             await ArchiveObjectReader.ReadAsync(new MemoryStream(index[f]), Stream.Null, key, default);
         });
