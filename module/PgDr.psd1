@@ -23,6 +23,7 @@
         'Set-PgWalArchiving'
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
+        'Test-PgWalArchive'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,8 +1,8 @@
 #Requires -Version 7.4
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # WAL archiving through the cmdlets on a real sandbox primary: settings with -WhatIf, archiving end to end,
-# the archive listing. Needs the module and pgdr built (./build.ps1 -Task Test builds both) and a user
-# PostgreSQL can run as (not root).
+# the archive listing, and reading the archive back with the key held (Test-PgWalArchive, -EncryptionKey).
+# Needs the module and pgdr built (./build.ps1 -Task Test builds both) and a user PostgreSQL can run as (not root).
 
 BeforeAll {
     $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
@@ -69,5 +69,60 @@ Describe 'Get-PgWalArchive' {
 
     It 'fails with ConfigNotFound for a missing configuration file' {
         { Get-PgWalArchive -ConfigPath (Join-Path $work 'absent.json') -ErrorAction Stop } | Should -Throw -ErrorId 'ConfigNotFound,*'
+    }
+}
+
+Describe 'Test-PgWalArchive' {
+    BeforeAll {
+        # The key file holds 64 hex digits; a SecureString of the same text is what Get-Secret would return.
+        $keyText = (Get-Content $keyFile -Raw).Trim()
+    }
+
+    It 'reads every archived object back with the configured key' {
+        $result = Test-PgWalArchive -ConfigPath $configPath
+        $result.Repository | Should -Be 'local'
+        $result.Readable | Should -BeTrue -Because (($result.Failures | ForEach-Object { "$($_.WalFileName): $($_.ErrorId)" }) -join '; ')
+        $result.VerifiedCount | Should -BeGreaterThan 0
+        $result.PlaintextBytes | Should -BeGreaterThan $result.StoredBytes
+    }
+
+    It 'takes the key as a SecureString with -EncryptionKey' {
+        $key = ConvertTo-SecureString $keyText -AsPlainText -Force
+        Test-PgWalArchive -ConfigPath $configPath -EncryptionKey $key -Quiet | Should -BeTrue
+    }
+
+    It 'reports every object as ArchiveKeyMismatch with another key, and -Quiet answers false' {
+        $wrong = ConvertTo-SecureString ([Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32))) -AsPlainText -Force
+        $result = Test-PgWalArchive -ConfigPath $configPath -EncryptionKey $wrong
+        $result.Failures.Count | Should -BeGreaterThan 0
+        $result.Failures.ErrorId | Sort-Object -Unique | Should -Be 'ArchiveKeyMismatch'
+        Test-PgWalArchive -ConfigPath $configPath -EncryptionKey $wrong -Quiet | Should -BeFalse
+    }
+
+    It 'refuses a malformed -EncryptionKey with InvalidArchiveKey' {
+        $bad = ConvertTo-SecureString 'not a key' -AsPlainText -Force
+        { Test-PgWalArchive -ConfigPath $configPath -EncryptionKey $bad -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArchiveKey,*'
+    }
+
+    It 'takes the key from SecretManagement: -EncryptionKey (Get-Secret -Name ...)' {
+        # Registering or reconfiguring a vault would change the user's own SecretStore, so the test only uses a
+        # vault it is given: PGDR_TEST_SECRET_VAULT names one that accepts Set-Secret without a prompt.
+        if (-not (Get-Module -ListAvailable Microsoft.PowerShell.SecretManagement)) {
+            Set-ItResult -Skipped -Because 'Microsoft.PowerShell.SecretManagement is not installed'
+            return
+        }
+        if (-not $env:PGDR_TEST_SECRET_VAULT) {
+            Set-ItResult -Skipped -Because 'PGDR_TEST_SECRET_VAULT names no vault to store a test secret in'
+            return
+        }
+
+        $name = "pgdr-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        Set-Secret -Name $name -Secret $keyText -Vault $env:PGDR_TEST_SECRET_VAULT
+        try {
+            Test-PgWalArchive -ConfigPath $configPath -EncryptionKey (Get-Secret -Name $name -Vault $env:PGDR_TEST_SECRET_VAULT) -Quiet | Should -BeTrue
+        }
+        finally {
+            Remove-Secret -Name $name -Vault $env:PGDR_TEST_SECRET_VAULT
+        }
     }
 }

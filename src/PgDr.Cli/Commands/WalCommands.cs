@@ -9,8 +9,8 @@ using PgDr.Errors;
 namespace PgDr.Cli.Commands;
 
 /// <summary>
-/// pgdr wal push|fetch|list. push and fetch are PostgreSQL's archive_command and restore_command
-/// (ARCHITECTURE.md gives their contracts); list is Get-PgWalArchive.
+/// pgdr wal push|fetch|list|verify. push and fetch are PostgreSQL's archive_command and restore_command
+/// (ARCHITECTURE.md gives their contracts); list is Get-PgWalArchive, verify is Test-PgWalArchive.
 /// </summary>
 internal static class WalCommands
 {
@@ -27,6 +27,7 @@ internal static class WalCommands
         command.Subcommands.Add(BuildPush());
         command.Subcommands.Add(BuildFetch());
         command.Subcommands.Add(BuildList());
+        command.Subcommands.Add(BuildVerify());
         command.Subcommands.Add(BuildPushWorker());
         command.Subcommands.Add(BuildFetchWorker());
         return command;
@@ -187,6 +188,58 @@ internal static class WalCommands
             }
 
             return timelines.All(t => t.Continuous) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+
+    private static Command BuildVerify()
+    {
+        var repository = new Option<string?>("--repository") { Description = "Only this repository." };
+        var command = new Command(
+            "verify",
+            "Read every archived WAL object back with the configured key (encryption.keyFile or keyEnv) and check it as a restore would, writing nothing. Exit 1 when an object fails verification.");
+        command.Options.Add(repository);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            // The key comes from the configuration only: an option holding it would show in ps output and shell history.
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var results = await WalArchiveVerifier.VerifyAsync(config, new WalArchiveVerifyOptions { Repository = parse.GetValue(repository) }, progress, ct).ConfigureAwait(false);
+            TerminalProgress.Clear();
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(results, PgDrJsonContext.Default.IReadOnlyListPgWalArchiveVerification);
+            }
+            else
+            {
+                Table.Write(
+                    results,
+                    ("Repository", r => r.Repository),
+                    ("Verified", r => r.VerifiedCount.ToString(CultureInfo.InvariantCulture)),
+                    ("Failed", r => r.FailedCount.ToString(CultureInfo.InvariantCulture)),
+                    ("WAL", r => PgDr.Bytes.Format(r.PlaintextBytes)),
+                    ("Stored", r => PgDr.Bytes.Format(r.StoredBytes)),
+                    ("Readable", r => r.Readable));
+                var failures = results.SelectMany(r => r.Failures.Select(f => (r.Repository, Failure: f))).ToList();
+                if (failures.Count > 0)
+                {
+                    Console.Out.WriteLine();
+                    Table.Write(
+                        failures,
+                        ("Repository", f => f.Repository),
+                        ("File", f => f.Failure.WalFileName),
+                        ("Error", f => f.Failure.ErrorId),
+                        ("Why", f => f.Failure.Message));
+                }
+            }
+
+            foreach (var failed in results.Where(r => r.Exception is not null))
+            {
+                Runner.WriteError(failed.Exception!);
+            }
+
+            return results.Any(r => r.Exception is not null) ? Runner.Failure
+                : results.All(r => r.Readable) ? Runner.Success
+                : Runner.Unhealthy;
         });
         return command;
     }

@@ -31,5 +31,6 @@ internal static class JsonOutput
 [JsonSerializable(typeof(WalFetchResult))]
 [JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
+[JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

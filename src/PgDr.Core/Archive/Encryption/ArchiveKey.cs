@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using PgDr.Errors;
 
 namespace PgDr.Archive.Encryption;
 
 /// <summary>
-/// The 256-bit archive key. It comes from a key file or an environment variable, never from a command line
-/// (archive_command ends up in postgresql.auto.conf and ps output). The key material never appears in
+/// The 256-bit archive key. It comes from a key file, an environment variable or secret text the caller holds
+/// (a cmdlet's SecureString, e.g. from SecretManagement), never from a command line (archive_command ends up in
+/// postgresql.auto.conf and ps output). The key material never appears in
 /// <see cref="ToString"/>, in exception messages or in error targets.
 /// </summary>
 /// <remarks>
@@ -101,15 +101,22 @@ public sealed class ArchiveKey : IDisposable
             throw new PgDrNotFoundException(ErrorIds.ArchiveKeyNotFound, $"The environment variable {variableName} that should hold the archive key is not set.", variableName);
         }
 
-        var content = Encoding.ASCII.GetBytes(value);
-        try
-        {
-            return FromContent(content, allowRaw: false, $"environment variable {variableName}", variableName);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(content);
-        }
+        return FromText(value, $"environment variable {variableName}", variableName);
+    }
+
+    /// <summary>
+    /// A key from secret text the caller holds (hex or base64, as in a key file; whitespace around it is ignored), such
+    /// as a SecretManagement secret handed to a cmdlet. <paramref name="source"/> names where the text came from in
+    /// messages (e.g. <c>-EncryptionKey</c>); it must not be the secret. The caller should wipe its own copy.
+    /// </summary>
+    /// <remarks>
+    /// 32 raw characters are refused as with environment variables: text that long is far likelier a passphrase
+    /// than 32 random bytes, and a passphrase used as a key would be a weak key. A raw key belongs in a key file.
+    /// </remarks>
+    public static ArchiveKey FromSecret(ReadOnlySpan<char> secret, string source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        return FromText(secret, source, source);
     }
 
     /// <summary>A key from raw bytes (tests, benchmarks, key generation tools).</summary>
@@ -156,6 +163,31 @@ public sealed class ArchiveKey : IDisposable
         {
             _disposed = true;
             CryptographicOperations.ZeroMemory(_material);
+        }
+    }
+
+    private static ArchiveKey FromText(ReadOnlySpan<char> text, string source, string target)
+    {
+        if (text.Length > MaxFileLength)
+        {
+            throw InvalidKey(source, target);
+        }
+
+        // Pinned so the GC cannot leave a copy of the secret behind that the finally block would miss.
+        var content = GC.AllocateArray<byte>(text.Length, pinned: true);
+        try
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                // Anything outside ASCII is no hex or base64 digit: NUL makes the decoders refuse it.
+                content[i] = text[i] < 0x80 ? (byte)text[i] : (byte)0;
+            }
+
+            return FromContent(content, allowRaw: false, source, target);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(content);
         }
     }
 

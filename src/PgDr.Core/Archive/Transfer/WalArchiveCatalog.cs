@@ -48,14 +48,8 @@ public static class WalArchiveCatalog
         Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null)
     {
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        var entries = config.Repositories.Where(r => repositoryName is null || r.Name == repositoryName).ToList();
-        if (entries.Count == 0)
-        {
-            throw new Errors.PgDrNotFoundException(Errors.ErrorIds.RepositoryNotFound, $"The configuration {config.SourcePath} has no repository '{repositoryName}'.", repositoryName);
-        }
-
         var result = new List<PgWalArchiveTimeline>();
-        foreach (var entry in entries)
+        foreach (var entry in SelectRepositories(config, repositoryName))
         {
             var repository = factory(entry.ToRepositoryConfig());
             await using (repository.ConfigureAwait(false))
@@ -63,12 +57,9 @@ public static class WalArchiveCatalog
                 var identity = await RepositoryIdentity.ReadAsync(repository, config.Stanza, cancellationToken).ConfigureAwait(false);
                 var segmentSize = identity?.WalSegmentSize is > 0 and var size ? size : WalSegmentSize.Default;
                 var files = new List<(WalFileName Name, long Size)>();
-                await foreach (var info in repository.ListAsync(ArchiveLayout.WalPrefix(config.Stanza), cancellationToken).ConfigureAwait(false))
+                await foreach (var (name, info) in ListWalFilesAsync(repository, config.Stanza, cancellationToken).ConfigureAwait(false))
                 {
-                    if (ArchiveLayout.NameOf(info.Key) is { } name)
-                    {
-                        files.Add((name, info.Size));
-                    }
+                    files.Add((name, info.Size));
                 }
 
                 result.AddRange(Summarise(entry.Name, config.Stanza, files, segmentSize));
@@ -76,6 +67,34 @@ public static class WalArchiveCatalog
         }
 
         return result;
+    }
+
+    /// <summary>The configured repositories, or only the one named; RepositoryNotFound when no repository has that name.</summary>
+    internal static IReadOnlyList<RepositoryEntry> SelectRepositories(PgDrConfig config, string? repositoryName)
+    {
+        var entries = config.Repositories.Where(r => repositoryName is null || r.Name == repositoryName).ToList();
+        if (entries.Count == 0)
+        {
+            throw new Errors.PgDrNotFoundException(Errors.ErrorIds.RepositoryNotFound, $"The configuration {config.SourcePath} has no repository '{repositoryName}'.", repositoryName);
+        }
+
+        return entries;
+    }
+
+    /// <summary>The WAL files (segments, partial, backup and history files) a repository holds for the stanza, in key order.</summary>
+    internal static async IAsyncEnumerable<(WalFileName Name, ArchiveObjectInfo Info)> ListWalFilesAsync(
+        IArchiveRepository repository,
+        string stanza,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var info in repository.ListAsync(ArchiveLayout.WalPrefix(stanza), cancellationToken).ConfigureAwait(false))
+        {
+            // Keys that end in no WAL file name are not WAL (a stray upload, a tool's temporary file): not ours to judge.
+            if (ArchiveLayout.NameOf(info.Key) is { } name)
+            {
+                yield return (name, info);
+            }
+        }
     }
 
     /// <summary>Groups files by timeline and finds holes; kept apart from I/O so it is tested on its own.</summary>

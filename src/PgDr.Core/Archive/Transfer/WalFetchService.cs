@@ -66,6 +66,18 @@ public static class WalFetchService
     /// <summary>How the name of the temporary file that becomes <paramref name="fileName"/> starts (a fetch in flight has one).</summary>
     internal static string TemporaryPrefix(string fileName) => $".{fileName}.pgdr-";
 
+    /// <summary>
+    /// A valid object stored under the wrong name (a renamed or swapped file) is not the file asked for: its header
+    /// names the file it was made from. ArchiveObjectCorrupt otherwise.
+    /// </summary>
+    internal static void EnsureHolds(ArchiveObjectSummary summary, WalFileName name)
+    {
+        if (!string.Equals(summary.Header.OriginalName, name.Name, StringComparison.Ordinal))
+        {
+            throw PgDrArchiveException.Corrupt($"The object stored as {name.Name} holds {summary.Header.OriginalName}.", name.Name);
+        }
+    }
+
     /// <summary>Decodes into a temporary file beside the destination; renames it into place only once every check passed.</summary>
     internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken)
     {
@@ -79,12 +91,7 @@ public static class WalFetchService
             await using (output.ConfigureAwait(false))
             {
                 summary = await ArchiveObjectReader.ReadAsync(stored, output, options, cancellationToken).ConfigureAwait(false);
-                if (!string.Equals(summary.Header.OriginalName, name.Name, StringComparison.Ordinal))
-                {
-                    // A valid object stored under the wrong name (a renamed or swapped file) is not the file asked for.
-                    throw PgDrArchiveException.Corrupt($"The object stored as {name.Name} holds {summary.Header.OriginalName}.", name.Name);
-                }
-
+                EnsureHolds(summary, name);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 output.Flush(flushToDisk: true);
             }

@@ -169,6 +169,62 @@ public sealed class ArchiveKeyTests : IDisposable
     }
 
     [Fact]
+    public void Key_from_secret_text_accepts_hex_in_either_case_and_base64_with_whitespace_around()
+    {
+        foreach (var text in new[] { Convert.ToHexString(KeyBytes), Convert.ToHexString(KeyBytes).ToLowerInvariant(), $" {Convert.ToBase64String(KeyBytes)}\r\n" })
+        {
+            using var key = ArchiveKey.FromSecret(text, "-EncryptionKey");
+            Assert.Equal(KeyBytes, key.Material.ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData("not a key at all")]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeZ")]
+    [InlineData("")]
+    public void Malformed_secret_text_fails_with_the_same_error_id_as_a_key_file_holding_it_and_never_shows_it(string secret)
+    {
+        var fromFile = Assert.Throws<PgDrArchiveException>(() => ArchiveKey.FromFile(WriteKeyFile(Encoding.ASCII.GetBytes(secret), UnixFileMode.UserRead | UnixFileMode.UserWrite)));
+        var fromSecret = Assert.Throws<PgDrArchiveException>(() => ArchiveKey.FromSecret(secret, "-EncryptionKey"));
+
+        Assert.Equal(ErrorIds.InvalidArchiveKey, fromFile.ErrorId);
+        Assert.Equal(fromFile.ErrorId, fromSecret.ErrorId);
+        Assert.Equal("-EncryptionKey", fromSecret.Target);
+        if (secret.Length > 0)
+        {
+            Assert.DoesNotContain(secret, fromSecret.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Thirty_two_characters_of_secret_text_are_a_passphrase_not_a_raw_key()
+    {
+        var ex = Assert.Throws<PgDrArchiveException>(() => ArchiveKey.FromSecret("passphrase-of-exactly-32-chars!!", "-EncryptionKey"));
+
+        Assert.Equal(ErrorIds.InvalidArchiveKey, ex.ErrorId);
+        Assert.DoesNotContain("passphrase", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Non_ascii_secret_text_is_no_key()
+    {
+        var text = "\u00e9" + Convert.ToHexString(KeyBytes)[1..];
+
+        Assert.Equal(ErrorIds.InvalidArchiveKey, Assert.Throws<PgDrArchiveException>(() => ArchiveKey.FromSecret(text, "-EncryptionKey")).ErrorId);
+    }
+
+    [Fact]
+    public void A_key_from_secret_text_is_labelled_by_its_source_never_by_the_secret()
+    {
+        var secret = Convert.ToBase64String(KeyBytes);
+        using var key = ArchiveKey.FromSecret(secret, "-EncryptionKey");
+
+        Assert.Equal("-EncryptionKey", key.Source);
+        Assert.DoesNotContain(secret, key.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToHexString(KeyBytes), key.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void Disposed_key_is_wiped_and_unusable()
     {
         var key = ArchiveKey.FromBytes(KeyBytes);
