@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using PgDr.Archive.Configuration;
 using PgDr.Archive.Repositories;
 using PgDr.Archive.Transfer;
@@ -148,7 +147,7 @@ public static class AsyncWalFetch
     /// <summary>The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.</summary>
     private static async Task CopyDurablyAsync(string source, string target, CancellationToken cancellationToken)
     {
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.pgdr-{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        var temp = WalFetchService.TemporaryPathFor(target);
         try
         {
             var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);

@@ -122,9 +122,10 @@ public static class WalPrefetchWorker
     private sealed class Run(PgDrConfig config, WalPrefetchWorkerOptions options, AsyncSpool spool)
     {
         private readonly int _parallel = options.Parallel ?? config.Async?.Parallel ?? 4;
-        private readonly int _lookAhead = options.LookAhead ?? 2 * (options.Parallel ?? config.Async?.Parallel ?? 4);
         private readonly TimeSpan _timeout = options.FetchTimeout ?? TimeSpan.FromSeconds(config.Async?.TimeoutSeconds ?? 300);
         private readonly TextWriter _log = TextWriter.Synchronized(options.Log ?? TextWriter.Null);
+
+        private int LookAhead => options.LookAhead ?? 2 * _parallel;
 
         private enum Outcome
         {
@@ -158,7 +159,7 @@ public static class WalPrefetchWorker
                     if (request is { } r)
                     {
                         var next = r.Name;
-                        for (var i = 0; i < _lookAhead && running.Count < _parallel; i++)
+                        for (var i = 0; i < LookAhead && running.Count < _parallel; i++)
                         {
                             next = next.Next(r.SegmentSize);
                             var number = next.SegmentNumber(r.SegmentSize);

@@ -66,6 +66,10 @@ public static class WalFetchService
     /// <summary>How the name of the temporary file that becomes <paramref name="fileName"/> starts (a fetch in flight has one).</summary>
     internal static string TemporaryPrefix(string fileName) => $".{fileName}.pgdr-";
 
+    /// <summary>A new temporary path beside <paramref name="fullDestination"/>, renamed onto it once complete.</summary>
+    internal static string TemporaryPathFor(string fullDestination) =>
+        Path.Combine(Path.GetDirectoryName(fullDestination)!, $"{TemporaryPrefix(Path.GetFileName(fullDestination))}{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+
     /// <summary>
     /// A valid object stored under the wrong name (a renamed or swapped file) is not the file asked for: its header
     /// names the file it was made from. ArchiveObjectCorrupt otherwise.
@@ -83,7 +87,7 @@ public static class WalFetchService
     {
         var fullDestination = Path.GetFullPath(destination);
         var directory = Path.GetDirectoryName(fullDestination)!;
-        var temp = Path.Combine(directory, $"{TemporaryPrefix(Path.GetFileName(fullDestination))}{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}.tmp");
+        var temp = TemporaryPathFor(fullDestination);
         try
         {
             ArchiveObjectSummary summary;
