@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using PgDr.Tests.Fixtures;
 
 namespace PgDr.Tests.Cmdlets;
 
@@ -12,12 +13,7 @@ public sealed class ModuleDependencyTests
     [Fact]
     public void No_shipped_assembly_needs_a_framework_assembly_newer_than_dotnet_8()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "PgDr.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("PgDr.sln not found above the test output");
-        }
-
+        var root = SourceTree.Root;
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var depsFile = Path.Combine(root, "src", "PgDr.Cmdlets", "bin", configuration, "net8.0", "PgDr.Cmdlets.deps.json");
         using var deps = JsonDocument.Parse(File.ReadAllText(depsFile));

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using PgDr.Hosting;
 
 namespace PgDr.Tests.Fixtures;
 
@@ -16,32 +16,17 @@ public sealed class NativePgDrFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "PgDr.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("PgDr.sln not found above the test output.");
-        }
-
+        var root = SourceTree.Root;
         var output = Path.Combine(root, "artifacts", "pgdr-native");
-        var publish = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList =
-            {
-                "publish", Path.Combine(root, "src", "PgDr.Cli", "PgDr.Cli.csproj"), "-c", "Release", "-r", "linux-x64",
-                "-p:PublishAot=true", "-o", output, "-nologo", "-v", "quiet",
-            },
-        };
-        using var process = Process.Start(publish)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
+        var publish = await ProcessRunner.RunAsync(
+            "dotnet",
+            ["publish", Path.Combine(root, "src", "PgDr.Cli", "PgDr.Cli.csproj"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", output, "-nologo", "-v", "quiet"],
+            timeout.Token);
+        if (publish.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"Publishing the NativeAOT pgdr failed (it needs clang and zlib1g-dev; ./build.sh native installs them):\n{await stdout}\n{await stderr}");
+                $"Publishing the NativeAOT pgdr failed (it needs clang and zlib1g-dev; ./build.sh native installs them):\n{publish.StandardOutput}\n{publish.StandardError}");
         }
 
         // A private copy per run: a later publish must not replace the binary under a running test.
@@ -53,19 +38,9 @@ public sealed class NativePgDrFixture : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    public async Task<(int ExitCode, string StandardOutput, string StandardError)> RunAsync(params string[] args)
+    public async Task<ProcessResult> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(ExecutablePath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        return await ProcessRunner.RunAsync(ExecutablePath, args, timeout.Token);
     }
 }
