@@ -29,6 +29,7 @@ def rounds(tool, mode, comp):
     """MB/s of every round of one row, in the order measured."""
     return [float(r[6]) for r in raw if r[0] == tool and r[1] == mode and r[2] == comp]
 def limit_modes(comp):
+    """The machine-limit rows of one compression; the limit is the best of them."""
     return ("zstd -3 -T0", "zstd -3 x2 processes") if comp.startswith("zstd") else ("lz4 -1 (1 thread)", "lz4 -1 x2 processes")
 def get(tool, mode, comp):
     for r in rows:
@@ -46,9 +47,7 @@ for comp in ("zstd:3", "lz4:1"):
         if push and pb_push_s:
             print(f"- {comp} pgdr-{v} push sync / pgBackRest push sync = {push / pb_push_s:.2f}x; fetch sync / fetch sync = {fetch / pb_get_s:.2f}x")
     e2 = get("pgdr-engine", "push, 2 in parallel", comp); e4 = get("pgdr-engine", "push, 4 in parallel", comp)
-    lim = get("machine", "zstd -3 -T0" if comp.startswith("zstd") else "lz4 -1 (1 thread)", comp)
-    lim2 = get("machine", "zstd -3 x2 processes" if comp.startswith("zstd") else "lz4 -1 x2 processes", comp)
-    limit = max((x for x in (lim, lim2) if x), default=None)
+    limit = max((x for x in (get("machine", m, comp) for m in limit_modes(comp)) if x), default=None)
     for v in ("aot", "jit"):
         push = get(f"pgdr-{v}", "push async (parallel=4)", comp); fetch = get(f"pgdr-{v}", "fetch async (parallel=4)", comp)
         if push and pb_push and fetch and pb_get:
@@ -59,7 +58,7 @@ for comp in ("zstd:3", "lz4:1"):
                 ours, theirs = rounds(f"pgdr-{v}", mode, comp), rounds("pgbackrest", pb_mode, comp)
                 if len(ours) > 1 and len(ours) == len(theirs):
                     print(f"  - {what} per round: " + ", ".join(f"{o / t:.2f}x" for o, t in zip(ours, theirs)))
-            lim_rounds = [max(x) for x in zip(*(rounds("machine", m, comp) for m in limit_modes(comp)) ) if x]
+            lim_rounds = [max(x) for x in zip(*(rounds("machine", m, comp) for m in limit_modes(comp)))]
             ours = rounds(f"pgdr-{v}", "push async (parallel=4)", comp)
             if len(ours) > 1 and len(ours) == len(lim_rounds):
                 print("  - push against the same round's machine limit: " + ", ".join(f"{o / l * 100:.0f}%" for o, l in zip(ours, lim_rounds)))
