@@ -43,7 +43,7 @@ JSON
     }
     clock_start
     if with_hwm "pgdr async push worker, parallel $PAR ($COMP, $v)" "wal push-worker" push_all; then
-      record "pgdr-$v" "push async (parallel=$PAR)" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 )) "archive_command + worker"
+      record "pgdr-$v" "push async (parallel=$PAR)" "$COMP" "$n" "$bytes" $(elapsed_ns) "archive_command + worker"
     else
       kv "pgdr async push ($COMP, $v)" "FAILED"
     fi
@@ -53,7 +53,7 @@ JSON
     }
     clock_start
     if with_hwm "pgdr async fetch worker ($COMP, $v)" "wal fetch-worker" fetch_all; then
-      record "pgdr-$v" "fetch async (parallel=$PAR)" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 )) "restore_command + prefetch worker"
+      record "pgdr-$v" "fetch async (parallel=$PAR)" "$COMP" "$n" "$bytes" $(elapsed_ns) "restore_command + prefetch worker"
       for s in "${segs[0]}" "${segs[-1]}"; do cmp -s "$CORPUS/$s" "$AS/restore/$s" || { log "async restored $s differs"; exit 1; }; done
     else
       kv "pgdr async fetch ($COMP, $v)" "FAILED"

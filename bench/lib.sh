@@ -31,7 +31,10 @@ TSV="$RESULTS/results.tsv"
 CPU_FILE=$(mktemp /tmp/pgdr-bench-cpu.XXXXXX); trap 'rm -f "$CPU_FILE" "$CPU_FILE".c0 "$CPU_FILE".c1' EXIT
 cpu_ms() { times > "$CPU_FILE"; awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60000 + a[2] * 1000 }; printf "%d", t }' "$CPU_FILE"; }
 # clock_start: marks the start of a measured run (wall clock in t0, children CPU in C0)
-clock_start() { t0=$(now_ns); cpu_ms > "$CPU_FILE.c0"; }
+clock_start() { t0=$(now_ns); t_done=""; cpu_ms > "$CPU_FILE.c0"; }
+# elapsed_ns: wall time of the run since clock_start, up to the moment its command finished (with_hwm sets t_done, so
+# the watcher's shutdown is not counted) or up to now.
+elapsed_ns() { echo $(( ${t_done:-$(now_ns)} - t0 )); }
 # record <tool> <mode> <compression> <segments> <bytes> <elapsed_ns> [note]: one throughput row in results.tsv; when
 # clock_start was used, the note also gets the CPU seconds the run's (waited-for) processes used: a number that a busy
 # shared machine disturbs much less than the wall clock.
@@ -70,6 +73,7 @@ with_hwm() {
   f=$(mktemp "$BENCH_ROOT/hwm.XXXX"); rm -f "$f.stop"
   watch_hwm "$re" "$f" & local w=$!
   local rc=0; "$@" || rc=$?
+  t_done=$(now_ns)   # the run ends here: the watcher's last poll and shutdown below are not part of it
   sleep 0.3; touch "$f.stop"; wait "$w"
   : > "$CPU_FILE.c0"   # the watcher's own CPU would pollute the run's, and detached workers are not counted anyway
   kv "peak RSS: $label" "$(awk '{printf "%.1f MB", $1 / 1024}' "$f")"; rm -f "$f" "$f.stop"

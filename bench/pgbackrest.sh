@@ -55,7 +55,7 @@ for TYPE in "${@:-zst lz4}"; do
   fresh_repo
   clock_start
   for s in "${segs[@]}"; do pgbr --archive-async=n archive-push "$PGDATA_FAKE/pg_wal/$s"; done
-  record pgbackrest "push sync" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 ))
+  record pgbackrest "push sync" "$COMP" "$n" "$bytes" $(elapsed_ns)
   kv "pgbackrest $COMP repository bytes" "$(du -sb "$PGBR/repo-$TYPE/archive" | cut -f1)"
 
   # push, async: every segment is .ready (a backlog), archive_command still runs once per segment in order and PostgreSQL
@@ -71,7 +71,7 @@ for TYPE in "${@:-zst lz4}"; do
   }
   clock_start
   with_hwm "pgbackrest async archive-push processes, process-max=2 ($COMP)" "archive-push:(async|local)" push_all
-  record pgbackrest "push async (process-max=2)" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 ))
+  record pgbackrest "push async (process-max=2)" "$COMP" "$n" "$bytes" $(elapsed_ns)
   rm -f "$PGDATA_FAKE"/pg_wal/archive_status/*
 
   # fetch, sync: one archive-get per segment into an empty directory (restore_command's way).
@@ -80,7 +80,7 @@ for TYPE in "${@:-zst lz4}"; do
     clock_start
     get_all() { local s; for s in "${segs[@]}"; do pgbr --archive-async=$mode archive-get "$s" "$PGBR/restore/$s" >/dev/null; done; }
     if [ "$mode" = y ]; then with_hwm "pgbackrest async archive-get processes ($COMP)" "archive-get:(async|local)" get_all; else get_all; fi
-    dt=$(( $(now_ns) - t0 ))
+    dt=$(elapsed_ns)
     [ "$mode" = n ] && label="fetch sync" || label="fetch async (process-max=2)"
     record pgbackrest "$label" "$COMP" "$n" "$bytes" "$dt"
     for s in "${segs[0]}" "${segs[-1]}"; do cmp -s "$CORPUS/$s" "$PGBR/restore/$s" || { log "pgbackrest restored $s differs"; exit 1; }; done

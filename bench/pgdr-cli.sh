@@ -31,12 +31,12 @@ for COMP in zstd:3 lz4:1; do
     warm_corpus
     clock_start
     for s in "${segs[@]}"; do as_pg "$PGDR" wal push --config "$CLI/pgdr-$tag-$v.json" "$CORPUS/$s"; done
-    record "pgdr-$v" "push sync" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 )) "archive_command, 1 process/segment"
+    record "pgdr-$v" "push sync" "$COMP" "$n" "$bytes" $(elapsed_ns) "archive_command, 1 process/segment"
     kv "pgdr $COMP repository bytes ($v)" "$(du -sb "$repo" | cut -f1)"
     as_pg rm -rf "$CLI/restore"; as_pg mkdir "$CLI/restore"
     clock_start
     for s in "${segs[@]}"; do as_pg "$PGDR" wal fetch --config "$CLI/pgdr-$tag-$v.json" "$s" "$CLI/restore/$s"; done
-    record "pgdr-$v" "fetch sync" "$COMP" "$n" "$bytes" $(( $(now_ns) - t0 )) "restore_command, 1 process/segment"
+    record "pgdr-$v" "fetch sync" "$COMP" "$n" "$bytes" $(elapsed_ns) "restore_command, 1 process/segment"
     for s in "${segs[0]}" "${segs[-1]}"; do cmp -s "$CORPUS/$s" "$CLI/restore/$s" || { log "pgdr restored $s differs"; exit 1; }; done
   done
 done
