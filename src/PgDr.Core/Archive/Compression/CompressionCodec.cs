@@ -33,17 +33,31 @@ public abstract class CompressionCodec
     /// <summary>A stream that compresses what is written to it into <paramref name="destination"/>.</summary>
     public abstract Stream CreateCompressor(Stream destination, int level, bool leaveOpen);
 
+    /// <summary>
+    /// A compressor for input that is one block of memory (a mapped file) which stays unchanged until the compressor is
+    /// disposed, written synchronously in order, each write continuing where the last ended. zstd then reads its
+    /// matches in place; the other codecs copy what they keep, as always.
+    /// </summary>
+    public virtual Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput) =>
+        CreateCompressor(destination, level, leaveOpen);
+
+    /// <summary>
+    /// How far behind the last byte written a stable-input compressor at <paramref name="level"/> may still read (0 when
+    /// it reads nothing twice). Memory further back can be released; it only costs a page fault if it is read again.
+    /// </summary>
+    public virtual long StableInputHistory(int level) => 0;
+
     /// <summary>A stream that reads <paramref name="source"/> and returns the decompressed bytes.</summary>
     public abstract Stream CreateDecompressor(Stream source, bool leaveOpen);
 
-    public Stream CreateCompressor(Stream destination, CompressionSpec spec, bool leaveOpen)
+    public Stream CreateCompressor(Stream destination, CompressionSpec spec, bool leaveOpen, bool stableInput = false)
     {
         if (spec.Algorithm != Algorithm)
         {
             throw new ArgumentException($"The spec is for {spec.Algorithm}, this codec is {Algorithm}.", nameof(spec));
         }
 
-        return CreateCompressor(destination, spec.Level, leaveOpen);
+        return CreateCompressor(destination, spec.Level, leaveOpen, stableInput);
     }
 
     public override string ToString() => CompressionSpec.Name(Algorithm);
@@ -167,6 +181,11 @@ public abstract class CompressionCodec
         public override CompressionAlgorithm Algorithm => CompressionAlgorithm.Zstd;
 
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) => new ZstdCompressionStream(destination, level, leaveOpen);
+
+        public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput) =>
+            new ZstdCompressionStream(destination, level, leaveOpen, stableInput);
+
+        public override long StableInputHistory(int level) => ZstdLibrary.Instance.WindowSize(level);
 
         public override Stream CreateDecompressor(Stream source, bool leaveOpen) => new ZstdDecompressionStream(source, leaveOpen);
     }

@@ -44,6 +44,9 @@ internal sealed class NativeCodecLibrary
             candidates[0]);
     }
 
+    /// <summary>An optional function: its address, or zero when this build of the library does not export it.</summary>
+    public nint TryExport(string name) => NativeLibrary.TryGetExport(_handle, name, out var address) ? address : nint.Zero;
+
     public nint Export(string name)
     {
         if (NativeLibrary.TryGetExport(_handle, name, out var address))

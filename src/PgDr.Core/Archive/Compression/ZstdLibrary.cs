@@ -8,6 +8,13 @@ internal sealed unsafe class ZstdLibrary
     // ZSTD_cParameter and ZSTD_EndDirective values from zstd.h.
     public const int CompressionLevelParameter = 100;
     public const int ChecksumFlagParameter = 201;
+
+    // ZSTD_c_stableInBuffer (ZSTD_c_experimentalParam9 in zstd.h, libzstd >= 1.4.6). Older libraries refuse it, and
+    // the compressor then copies its input as usual.
+    public const int StableInBufferParameter = 1006;
+
+    // The window of the largest level PgDr allows (zstd 19 with an unknown source size), for a library without ZSTD_getCParams.
+    private const int LargestWindowLog = 23;
     public const int EndDirectiveContinue = 0;
     public const int EndDirectiveEnd = 2;
 
@@ -29,6 +36,7 @@ internal sealed unsafe class ZstdLibrary
         GetErrorName = (delegate* unmanaged<nuint, byte*>)library.Export("ZSTD_getErrorName");
         CompressBound = (delegate* unmanaged<nuint, nuint>)library.Export("ZSTD_compressBound");
         Compress = (delegate* unmanaged<void*, nuint, void*, nuint, int, nuint>)library.Export("ZSTD_compress");
+        GetCParams = (delegate* unmanaged<int, ulong, nuint, ZstdCompressionParameters>)library.TryExport("ZSTD_getCParams");
     }
 
     /// <summary>The process-wide library; throws <c>CompressionLibraryMissing</c> when libzstd is not installed.</summary>
@@ -61,6 +69,15 @@ internal sealed unsafe class ZstdLibrary
 
     public delegate* unmanaged<void*, nuint, void*, nuint, int, nuint> Compress { get; }
 
+    /// <summary>ZSTD_getCParams, or null when the library does not export it.</summary>
+    public delegate* unmanaged<int, ulong, nuint, ZstdCompressionParameters> GetCParams { get; }
+
+    /// <summary>
+    /// How far back a compressor at <paramref name="level"/> reaches for matches when the source size is not given
+    /// (the window, 2 MiB at level 3), which is how PgDr compresses.
+    /// </summary>
+    public long WindowSize(int level) => 1L << (GetCParams == null ? LargestWindowLog : (int)GetCParams(level, 0, 0).WindowLog);
+
     public bool IsError(nuint code) => IsErrorFunction(code) != 0;
 
     /// <summary>ZSTD_compress: one frame in one call. Only tests use it, to cross-check the streaming code.</summary>
@@ -84,6 +101,10 @@ internal sealed unsafe class ZstdLibrary
     public void SetParameter(ZstdCompressionContext context, int parameter, int value) =>
         Check(SetCParameter(context.DangerousGetHandle(), parameter, value), "setting parameter " + parameter.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>Sets a parameter that an older library may not know; false when it refused.</summary>
+    public bool TrySetParameter(ZstdCompressionContext context, int parameter, int value) =>
+        !IsError(SetCParameter(context.DangerousGetHandle(), parameter, value));
+
     /// <summary>Returns <paramref name="code"/>, or throws with zstd's own description of the error.</summary>
     public nuint Check(nuint code, string operation) =>
         IsError(code) ? throw new InvalidDataException($"zstd {operation} failed: {Marshal.PtrToStringUTF8((nint)GetErrorName(code))}.") : code;
@@ -95,6 +116,19 @@ internal unsafe struct ZstdInBuffer
     public void* Source;
     public nuint Size;
     public nuint Position;
+}
+
+/// <summary>ZSTD_compressionParameters, as ZSTD_getCParams returns it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct ZstdCompressionParameters
+{
+    public uint WindowLog;
+    public uint ChainLog;
+    public uint HashLog;
+    public uint SearchLog;
+    public uint MinMatch;
+    public uint TargetLength;
+    public int Strategy;
 }
 
 [StructLayout(LayoutKind.Sequential)]

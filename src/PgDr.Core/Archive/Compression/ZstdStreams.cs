@@ -4,25 +4,40 @@ namespace PgDr.Archive.Compression;
 /// Streaming zstd compression (ZSTD_compressStream2) into <c>Destination</c>. Memory is the context (bounded
 /// by the level's window) plus one output buffer of ZSTD_CStreamOutSize, whatever the input size. Frames carry
 /// zstd's content checksum, so <c>zstd -d</c> and <c>zstd -t</c> verify them too.
+/// With a stable input (see <see cref="CompressionCodec.CreateCompressor(Stream, int, bool, bool)"/>) zstd finds its
+/// matches in the caller's memory (ZSTD_c_stableInBuffer) instead of copying every byte into a window buffer of its own.
 /// </summary>
 internal sealed class ZstdCompressionStream : CompressorStream
 {
     private readonly ZstdLibrary _zstd;
     private readonly ZstdCompressionContext _context;
     private readonly byte[] _output;
+    private readonly bool _stableInput;
 
-    public ZstdCompressionStream(Stream destination, int level, bool leaveOpen)
+    // Stable input: the start of the caller's block, how much of it was written so far, and how much zstd took.
+    private nint _stableStart;
+    private nuint _stableLength;
+    private nuint _stableConsumed;
+
+    public ZstdCompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false)
         : base(destination, leaveOpen)
     {
         _zstd = ZstdLibrary.Instance;
         _context = ZstdCompressionContext.Create(_zstd);
         _zstd.SetParameter(_context, ZstdLibrary.CompressionLevelParameter, level);
         _zstd.SetParameter(_context, ZstdLibrary.ChecksumFlagParameter, 1);
+        _stableInput = stableInput && _zstd.TrySetParameter(_context, ZstdLibrary.StableInBufferParameter, 1);
         _output = new byte[_zstd.CompressionOutputSize];
     }
 
     protected override void Compress(ReadOnlySpan<byte> input)
     {
+        if (_stableInput)
+        {
+            CompressStable(input);
+            return;
+        }
+
         while (!input.IsEmpty)
         {
             var (consumed, produced, _) = Step(input, ZstdLibrary.EndDirectiveContinue);
@@ -33,6 +48,12 @@ internal sealed class ZstdCompressionStream : CompressorStream
 
     protected override async ValueTask CompressAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
+        if (_stableInput)
+        {
+            // Memory<T> can be pinned and moved between calls: stable input comes through the synchronous Write only.
+            throw new NotSupportedException("A zstd compressor with stable input is written to synchronously.");
+        }
+
         while (!input.IsEmpty)
         {
             var (consumed, produced, _) = Step(input.Span, ZstdLibrary.EndDirectiveContinue);
@@ -46,7 +67,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
         nuint remaining;
         do
         {
-            (_, var produced, remaining) = Step(ReadOnlySpan<byte>.Empty, ZstdLibrary.EndDirectiveEnd);
+            (_, var produced, remaining) = FinishStep();
             Destination.Write(_output, 0, produced);
         }
         while (remaining != 0);
@@ -57,7 +78,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
         nuint remaining;
         do
         {
-            (_, var produced, remaining) = Step(ReadOnlySpan<byte>.Empty, ZstdLibrary.EndDirectiveEnd);
+            (_, var produced, remaining) = FinishStep();
             await Destination.WriteAsync(_output.AsMemory(0, produced)).ConfigureAwait(false);
         }
         while (remaining != 0);
@@ -65,19 +86,68 @@ internal sealed class ZstdCompressionStream : CompressorStream
 
     protected override void ReleaseCodec() => _context.Dispose();
 
+    // Every call hands zstd the whole block written so far (it checks that start and length only ever grow).
+    private unsafe void CompressStable(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (byte* start = input)
+        {
+            if (_stableStart == 0)
+            {
+                _stableStart = (nint)start;
+            }
+            else if ((nint)start != _stableStart + (nint)_stableLength)
+            {
+                throw new InvalidOperationException("A zstd compressor with stable input must be written one contiguous block, each write continuing where the last ended.");
+            }
+        }
+
+        _stableLength += (nuint)input.Length;
+        while (_stableConsumed < _stableLength)
+        {
+            var (consumed, produced, _) = Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveContinue);
+            _stableConsumed = consumed;
+            Destination.Write(_output, 0, produced);
+        }
+    }
+
+    private unsafe (int Consumed, int Produced, nuint Remaining) FinishStep()
+    {
+        if (!_stableInput)
+        {
+            return Step(ReadOnlySpan<byte>.Empty, ZstdLibrary.EndDirectiveEnd);
+        }
+
+        var (_, produced, remaining) = Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveEnd);
+        return (0, produced, remaining);
+    }
+
     private unsafe (int Consumed, int Produced, nuint Remaining) Step(ReadOnlySpan<byte> input, int directive)
+    {
+        fixed (byte* source = input)
+        {
+            var (consumed, produced, remaining) = Step(source, (nuint)input.Length, 0, directive);
+            return ((int)consumed, produced, remaining);
+        }
+    }
+
+    /// <summary>One ZSTD_compressStream2 call over source[position..length]; returns the new position.</summary>
+    private unsafe (nuint Position, int Produced, nuint Remaining) Step(byte* source, nuint length, nuint position, int directive)
     {
         var added = false;
         _context.DangerousAddRef(ref added);
         try
         {
-            fixed (byte* source = input)
             fixed (byte* destination = _output)
             {
-                var inBuffer = new ZstdInBuffer { Source = source, Size = (nuint)input.Length, Position = 0 };
+                var inBuffer = new ZstdInBuffer { Source = source, Size = length, Position = position };
                 var outBuffer = new ZstdOutBuffer { Destination = destination, Size = (nuint)_output.Length, Position = 0 };
                 var remaining = _zstd.Check(_zstd.CompressStream2(_context.DangerousGetHandle(), &outBuffer, &inBuffer, directive), "compression");
-                return ((int)inBuffer.Position, (int)outBuffer.Position, remaining);
+                return (inBuffer.Position, (int)outBuffer.Position, remaining);
             }
         }
         finally

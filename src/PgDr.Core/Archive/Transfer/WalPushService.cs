@@ -49,10 +49,13 @@ public static class WalPushService
         await using (encoded.ConfigureAwait(false))
         {
             ArchiveObjectSummary summary;
-            var source = OpenSource(path);
-            await using (source.ConfigureAwait(false))
+            try
             {
-                summary = await ArchiveObjectWriter.WriteAsync(source, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Checksum = config.ChecksumAlgorithm, Key = key }, cancellationToken).ConfigureAwait(false);
+                summary = await ArchiveObjectWriter.WriteFileAsync(path, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Checksum = config.ChecksumAlgorithm, Key = key }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw FileMissing(path, ex);
             }
 
             await encoded.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -165,18 +168,6 @@ public static class WalPushService
         try
         {
             return await WalSegmentHeader.ReadFileAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw FileMissing(path, ex);
-        }
-    }
-
-    private static FileStream OpenSource(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

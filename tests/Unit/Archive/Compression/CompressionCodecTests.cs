@@ -60,6 +60,54 @@ public sealed class CompressionCodecTests
 
     [Theory]
     [MemberData(nameof(Algorithms))]
+    public void Stable_input_written_in_contiguous_pieces_round_trips(CompressionAlgorithm algorithm)
+    {
+        // A pinned array stands in for a mapped file: its slices keep their addresses.
+        var input = GC.AllocateArray<byte>(3_000_000, pinned: true);
+        ArchiveTestData.WalLike(input.Length).CopyTo(input, 0);
+        var codec = CompressionCodec.For(algorithm);
+        var compressed = new MemoryStream();
+        using (var compressor = codec.CreateCompressor(compressed, new CompressionSpec(algorithm), leaveOpen: true, stableInput: true))
+        {
+            for (var offset = 0; offset < input.Length; offset += 100_000)
+            {
+                compressor.Write(input.AsSpan(offset, Math.Min(100_000, input.Length - offset)));
+            }
+        }
+
+        compressed.Position = 0;
+        using var decompressor = codec.CreateDecompressor(compressed, leaveOpen: true);
+        var output = new MemoryStream();
+        decompressor.CopyTo(output);
+        Assert.Equal(input, output.ToArray());
+    }
+
+    [Fact]
+    public void A_zstd_compressor_with_stable_input_refuses_a_write_that_does_not_continue_the_last()
+    {
+        // Only a compressor that really reads in place (ZSTD_c_stableInBuffer accepted by this libzstd) checks this.
+        var input = GC.AllocateArray<byte>(200_000, pinned: true);
+        using var compressor = CompressionCodec.For(CompressionAlgorithm.Zstd).CreateCompressor(Stream.Null, CompressionSpec.Default, leaveOpen: true, stableInput: true);
+        compressor.Write(input.AsSpan(0, 50_000));
+
+        Assert.Throws<InvalidOperationException>(() => compressor.Write(input.AsSpan(60_000, 10_000)));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(19)]
+    public void The_zstd_history_that_stable_input_must_keep_is_the_levels_window(int level)
+    {
+        // zstd's own table for an unknown source size: windowLog 19 at level 1, 21 at level 3, 23 at level 19.
+        var expected = level switch { 1 => 1L << 19, 3 => 1L << 21, _ => 1L << 23 };
+
+        Assert.Equal(expected, CompressionCodec.For(CompressionAlgorithm.Zstd).StableInputHistory(level));
+        Assert.Equal(0, CompressionCodec.For(CompressionAlgorithm.Lz4).StableInputHistory(level));
+    }
+
+    [Theory]
+    [MemberData(nameof(Algorithms))]
     public void Synchronous_writes_and_reads_work_too(CompressionAlgorithm algorithm)
     {
         var input = ArchiveTestData.WalLike(300_000);

@@ -13,11 +13,13 @@ public sealed class ArchiveObjectTests : IDisposable
     private const string SegmentName = "000000010000000000000003";
     private readonly ArchiveKey _key = ArchiveKey.FromBytes(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), "test key");
     private readonly ArchiveKey _otherKey = ArchiveKey.FromBytes(Enumerable.Range(0, 32).Select(i => (byte)(255 - i)).ToArray(), "other key");
+    private readonly string _directory = Directory.CreateTempSubdirectory("pgdr-objects-").FullName;
 
     public void Dispose()
     {
         _key.Dispose();
         _otherKey.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 
     public static TheoryData<string, bool> CompressionTimesEncryption
@@ -119,6 +121,74 @@ public sealed class ArchiveObjectTests : IDisposable
         Assert.Equal(written.PlaintextChecksum, read.PlaintextChecksum);
         Assert.Equal(written.PlaintextChecksum, "xxh128:" + sink.XxHash128());
         Assert.Equal(written.StoredLength, read.StoredLength);
+    }
+
+    [Theory]
+    [MemberData(nameof(CompressionTimesEncryption))]
+    public async Task A_file_hashed_and_compressed_in_place_from_its_mapping_round_trips(string compression, bool encrypted)
+    {
+        // 5 MiB: mapped (from 1 MiB on), and long enough that pages behind zstd's window are released on the way.
+        var plaintext = ArchiveTestData.WalLike(5 * 1024 * 1024 + 123);
+        var path = Path.Combine(_directory, SegmentName);
+        await File.WriteAllBytesAsync(path, plaintext);
+        var options = Options(compression, encrypted ? _key : null);
+
+        var fromFile = new MemoryStream();
+        var written = await ArchiveObjectWriter.WriteFileAsync(path, fromFile, options, CancellationToken.None);
+        var fromStream = new MemoryStream();
+        var streamed = await ArchiveObjectWriter.WriteAsync(new MemoryStream(plaintext), fromStream, options, CancellationToken.None);
+
+        var (restored, read) = await ReadAsync(fromFile.ToArray(), encrypted ? _key : null);
+        Assert.Equal(plaintext, restored);
+        Assert.Equal("xxh128:" + Convert.ToHexString(XxHash128.Hash(plaintext)).ToLowerInvariant(), written.PlaintextChecksum);
+        Assert.Equal(streamed.PlaintextChecksum, written.PlaintextChecksum);
+        Assert.Equal(written.PlaintextChecksum, read.PlaintextChecksum);
+        Assert.Equal(plaintext.Length, written.PlaintextLength);
+        Assert.Equal(fromFile.Length, written.StoredLength);
+        Assert.Equal(fromFile.Length, read.StoredLength);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(ArchiveObjectWriter.MappedMinimum - 1)]
+    [InlineData(ArchiveObjectWriter.MappedMinimum)]
+    [InlineData(ArchiveObjectWriter.MappedMinimum + 1)]
+    public async Task Files_on_both_sides_of_the_mapping_threshold_round_trip(long length)
+    {
+        var plaintext = ArchiveTestData.WalLike((int)length);
+        var path = Path.Combine(_directory, SegmentName);
+        await File.WriteAllBytesAsync(path, plaintext);
+
+        var archived = new MemoryStream();
+        var written = await ArchiveObjectWriter.WriteFileAsync(path, archived, Options("zstd", _key), CancellationToken.None);
+
+        var (restored, read) = await ReadAsync(archived.ToArray(), _key);
+        Assert.Equal(plaintext, restored);
+        Assert.Equal(length, written.PlaintextLength);
+        Assert.Equal(written.PlaintextChecksum, read.PlaintextChecksum);
+    }
+
+    [Fact]
+    public async Task A_missing_file_fails_with_FileNotFoundException_and_writes_nothing()
+    {
+        var archived = new MemoryStream();
+
+        await Assert.ThrowsAsync<FileNotFoundException>(() =>
+            ArchiveObjectWriter.WriteFileAsync(Path.Combine(_directory, SegmentName), archived, Options("zstd", _key), CancellationToken.None));
+        Assert.Equal(0, archived.Length);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_the_writer_of_a_mapped_file()
+    {
+        var path = Path.Combine(_directory, SegmentName);
+        await File.WriteAllBytesAsync(path, ArchiveTestData.WalLike(4 * 1024 * 1024));
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            ArchiveObjectWriter.WriteFileAsync(path, new MemoryStream(), Options("zstd", _key), cancellation.Token));
     }
 
     [Fact]
