@@ -37,3 +37,11 @@ kv "openssl aes-256-gcm encrypt, 16 KiB blocks, 1 core" "$(ossl aes-256-gcm)"
 kv "openssl aes-256-cbc encrypt, 16 KiB blocks, 1 core" "$(ossl aes-256-cbc)"
 kv "openssl sha256, 16 KiB blocks, 1 core" "$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk 'tolower($1) == "sha256" { sub(/k$/, "", $2); printf "%.0f MB/s", $2 / 1000 }')"
 rm -rf "$tmp"
+# The archive_command protocol's own cost, which no archiver escapes: PostgreSQL starts one process per segment, one
+# after the other, and renames its .ready file. Measured with the benchmark's harness (setpriv to postgres, then mv)
+# and a process that does nothing (true); a real archiver adds its own start-up on top (startup.sh).
+as_pg mkdir -p "$BENCH_ROOT/protocol"; as_pg touch "$BENCH_ROOT/protocol/a"
+floor() { local s from=a to=b; for s in "${segs[@]}"; do as_pg true; as_pg mv "$BENCH_ROOT/protocol/$from" "$BENCH_ROOT/protocol/$to"; set -- "$to" "$from"; from=$1; to=$2; done; }
+clock_start; floor; dt=$(elapsed_ns)
+kv "archive_command protocol floor: $n x (start of a no-op process + mv of .ready), this harness" "$(awk -v ns="$dt" -v n="$n" 'BEGIN { printf "%.3f s (%.1f ms per segment)", ns / 1e9, ns / 1e6 / n }')"
+as_pg rm -rf "$BENCH_ROOT/protocol"
