@@ -35,8 +35,8 @@ public abstract class CompressionCodec
 
     /// <summary>
     /// A compressor for input that is one block of memory (a mapped file) which stays unchanged until the compressor is
-    /// disposed, written synchronously in order, each write continuing where the last ended. zstd then reads its
-    /// matches in place; the other codecs copy what they keep, as always.
+    /// disposed, written synchronously in order, each write continuing where the last ended. zstd and lz4 then read
+    /// their matches in place; the other codecs copy what they keep, as always.
     /// </summary>
     public virtual Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput) =>
         CreateCompressor(destination, level, leaveOpen);
@@ -201,6 +201,12 @@ public abstract class CompressionCodec
         public override CompressionAlgorithm Algorithm => CompressionAlgorithm.Lz4;
 
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) => new Lz4CompressionStream(destination, level, leaveOpen);
+
+        public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput) =>
+            new Lz4CompressionStream(destination, level, leaveOpen, stableInput);
+
+        // A linked block refers back at most 64 KiB (LZ4's window).
+        public override long StableInputHistory(int level) => 64 * 1024;
 
         public override Stream CreateDecompressor(Stream source, bool leaveOpen) => new Lz4DecompressionStream(source, leaveOpen);
     }

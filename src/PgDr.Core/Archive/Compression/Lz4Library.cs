@@ -93,6 +93,14 @@ internal unsafe struct Lz4Preferences
     public static Lz4Preferences ForLevel(int level) => new() { ContentChecksumFlag = 1, CompressionLevel = level };
 }
 
+/// <summary>LZ4F_compressOptions_t.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Lz4CompressOptions
+{
+    public uint StableSrc;           // 1 = what was passed stays in place until the frame ends: keep no copy of it
+    public fixed uint Reserved[3];
+}
+
 /// <summary>An LZ4F_cctx, freed exactly once.</summary>
 internal sealed unsafe class Lz4CompressionContext : SafeHandle
 {

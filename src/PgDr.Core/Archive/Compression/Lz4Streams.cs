@@ -4,6 +4,9 @@ namespace PgDr.Archive.Compression;
 /// Streaming LZ4 frame compression (LZ4F_compressBegin/Update/End). Input is fed in slices of at most
 /// <see cref="SliceSize"/> so one output buffer of LZ4F_compressBound(slice) always suffices: memory does not
 /// grow with the input. Frames carry a content checksum, so <c>lz4 -d</c> verifies them too.
+/// With a stable input (see <see cref="CompressionCodec.CreateCompressor(Stream, int, bool, bool)"/>) liblz4 is told
+/// so (stableSrc): each linked block then finds the previous one in place, instead of in a 64 KiB copy it would
+/// otherwise save after every block.
 /// </summary>
 internal sealed class Lz4CompressionStream : CompressorStream
 {
@@ -12,12 +15,17 @@ internal sealed class Lz4CompressionStream : CompressorStream
     private readonly Lz4Library _lz4;
     private readonly Lz4CompressionContext _context;
     private readonly byte[] _output;
+    private readonly bool _stableInput;
     private Lz4Preferences _preferences;
     private bool _begun;
 
-    public Lz4CompressionStream(Stream destination, int level, bool leaveOpen)
+    // Stable input: where the next write must start (0 before the first).
+    private nint _stableNext;
+
+    public Lz4CompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false)
         : base(destination, leaveOpen)
     {
+        _stableInput = stableInput;
         _lz4 = Lz4Library.Instance;
         _preferences = Lz4Preferences.ForLevel(level);
         _context = Lz4CompressionContext.Create(_lz4);
@@ -31,6 +39,11 @@ internal sealed class Lz4CompressionStream : CompressorStream
 
     protected override void Compress(ReadOnlySpan<byte> input)
     {
+        if (_stableInput)
+        {
+            ContinueStableInput(input);
+        }
+
         Destination.Write(_output, 0, BeginIfNeeded());
         while (!input.IsEmpty)
         {
@@ -42,6 +55,12 @@ internal sealed class Lz4CompressionStream : CompressorStream
 
     protected override async ValueTask CompressAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
+        if (_stableInput)
+        {
+            // Memory<T> can be pinned and moved between calls: stable input comes through the synchronous Write only.
+            throw new NotSupportedException("An lz4 compressor with stable input is written to synchronously.");
+        }
+
         await Destination.WriteAsync(_output.AsMemory(0, BeginIfNeeded()), cancellationToken).ConfigureAwait(false);
         while (!input.IsEmpty)
         {
@@ -64,6 +83,25 @@ internal sealed class Lz4CompressionStream : CompressorStream
     }
 
     protected override void ReleaseCodec() => _context.Dispose();
+
+    // liblz4 does not check what it was promised; a gap would make it read its dictionary from memory that moved.
+    private unsafe void ContinueStableInput(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (byte* start = input)
+        {
+            if (_stableNext != 0 && (nint)start != _stableNext)
+            {
+                throw new InvalidOperationException("An lz4 compressor with stable input must be written one contiguous block, each write continuing where the last ended.");
+            }
+
+            _stableNext = (nint)start + input.Length;
+        }
+    }
 
     private int BeginIfNeeded()
     {
@@ -99,10 +137,11 @@ internal sealed class Lz4CompressionStream : CompressorStream
             {
                 var context = _context.DangerousGetHandle();
                 var capacity = (nuint)_output.Length;
+                var options = new Lz4CompressOptions { StableSrc = _stableInput ? 1u : 0u };
                 var written = operation switch
                 {
                     Operation.Begin => _lz4.CompressBegin(context, destination, capacity, preferences),
-                    Operation.Update => _lz4.CompressUpdate(context, destination, capacity, source, (nuint)input.Length, null),
+                    Operation.Update => _lz4.CompressUpdate(context, destination, capacity, source, (nuint)input.Length, &options),
                     _ => _lz4.CompressEnd(context, destination, capacity, null),
                 };
                 return (int)_lz4.Check(written, operation.ToString().ToLowerInvariant());

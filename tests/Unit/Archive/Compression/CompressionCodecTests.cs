@@ -82,12 +82,14 @@ public sealed class CompressionCodecTests
         Assert.Equal(input, output.ToArray());
     }
 
-    [Fact]
-    public void A_zstd_compressor_with_stable_input_refuses_a_write_that_does_not_continue_the_last()
+    [Theory]
+    [InlineData(CompressionAlgorithm.Zstd)]
+    [InlineData(CompressionAlgorithm.Lz4)]
+    public void A_compressor_with_stable_input_refuses_a_write_that_does_not_continue_the_last(CompressionAlgorithm algorithm)
     {
-        // Only a compressor that really reads in place (ZSTD_c_stableInBuffer accepted by this libzstd) checks this.
+        // Only a compressor that really reads in place checks this (for zstd: ZSTD_c_stableInBuffer accepted by this libzstd).
         var input = GC.AllocateArray<byte>(200_000, pinned: true);
-        using var compressor = CompressionCodec.For(CompressionAlgorithm.Zstd).CreateCompressor(Stream.Null, CompressionSpec.Default, leaveOpen: true, stableInput: true);
+        using var compressor = CompressionCodec.For(algorithm).CreateCompressor(Stream.Null, new CompressionSpec(algorithm), leaveOpen: true, stableInput: true);
         compressor.Write(input.AsSpan(0, 50_000));
 
         Assert.Throws<InvalidOperationException>(() => compressor.Write(input.AsSpan(60_000, 10_000)));
@@ -97,13 +99,14 @@ public sealed class CompressionCodecTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(19)]
-    public void The_zstd_history_that_stable_input_must_keep_is_the_levels_window(int level)
+    public void The_history_that_stable_input_must_keep_is_the_codecs_window(int level)
     {
         // zstd's own table for an unknown source size: windowLog 19 at level 1, 21 at level 3, 23 at level 19.
         var expected = level switch { 1 => 1L << 19, 3 => 1L << 21, _ => 1L << 23 };
 
         Assert.Equal(expected, CompressionCodec.For(CompressionAlgorithm.Zstd).StableInputHistory(level));
-        Assert.Equal(0, CompressionCodec.For(CompressionAlgorithm.Lz4).StableInputHistory(level));
+        Assert.Equal(64 * 1024, CompressionCodec.For(CompressionAlgorithm.Lz4).StableInputHistory(level));
+        Assert.Equal(0, CompressionCodec.For(CompressionAlgorithm.Gzip).StableInputHistory(level));
     }
 
     [Theory]
