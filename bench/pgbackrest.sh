@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pgBackRest (apt, 2.45) over the same corpus: posix repository, repo1-cipher-type=aes-256-cbc, compress-type zst:3
-# and lz4:1. Run as the postgres OS user, as PostgreSQL would. Usage: pgbackrest.sh [zst|lz4]...
+# and lz4:1. Run as the postgres OS user, as PostgreSQL would. Usage: [SYNC=0] pgbackrest.sh [zst|lz4]...
+# (SYNC=0: async push and fetch only, for rounds that pair them with PgDr's async runs.)
 source "$(dirname "$0")/lib.sh"
 PGBR="$BENCH_ROOT/pgbackrest"
 PGDATA_FAKE="$PGBR/pgdata"   # pg1-path: the corpus cluster's pg_control + PG_VERSION, and pg_wal with the corpus
@@ -52,11 +53,13 @@ for TYPE in "${@:-zst lz4}"; do
   warm_corpus
 
   # push, sync: one archive-push process per segment, one after the other (the PostgreSQL archiver's way).
-  fresh_repo
-  clock_start
-  for s in "${segs[@]}"; do pgbr --archive-async=n archive-push "$PGDATA_FAKE/pg_wal/$s"; done
-  record pgbackrest "push sync" "$COMP" "$n" "$bytes" $(elapsed_ns)
-  kv "pgbackrest $COMP repository bytes" "$(du -sb "$PGBR/repo-$TYPE/archive" | cut -f1)"
+  if [ "${SYNC:-1}" = 1 ]; then
+    fresh_repo
+    clock_start
+    for s in "${segs[@]}"; do pgbr --archive-async=n archive-push "$PGDATA_FAKE/pg_wal/$s"; done
+    record pgbackrest "push sync" "$COMP" "$n" "$bytes" $(elapsed_ns)
+    kv "pgbackrest $COMP repository bytes" "$(du -sb "$PGBR/repo-$TYPE/archive" | cut -f1)"
+  fi
 
   # push, async: every segment is .ready (a backlog), archive_command still runs once per segment in order and PostgreSQL
   # renames .ready to .done after each success; the first call starts the async process (process-max=2), later calls
@@ -75,7 +78,7 @@ for TYPE in "${@:-zst lz4}"; do
   rm -f "$PGDATA_FAKE"/pg_wal/archive_status/*
 
   # fetch, sync: one archive-get per segment into an empty directory (restore_command's way).
-  for mode in n y; do
+  for mode in $([ "${SYNC:-1}" = 1 ] && echo n) y; do
     rm -rf "$PGBR/restore" "$PGBR/spool"; as_pg mkdir -p "$PGBR/restore" "$PGBR/spool"
     clock_start
     get_all() { local s; for s in "${segs[@]}"; do pgbr --archive-async=$mode archive-get "$s" "$PGBR/restore/$s" >/dev/null; done; }
@@ -89,7 +92,7 @@ done
 
 # Start-up cost: a process that does (almost) nothing, and a push of an already archived segment (pgBackRest checks
 # that the archived copy has the same checksum and returns).
-if command -v hyperfine >/dev/null; then
+if [ "${SYNC:-1}" = 1 ] && command -v hyperfine >/dev/null; then
   TYPE=zst; CONF="$PGBR/pgbackrest-zst.conf"
   hyperfine -N -w 3 -r 30 --export-json "$RESULTS/hyperfine-pgbackrest.json" \
     "setpriv --reuid postgres --regid postgres --init-groups -- pgbackrest version" \

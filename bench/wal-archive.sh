@@ -65,12 +65,21 @@ kv "corpus" "$SEGMENTS x 16 MiB real WAL segments from pgbench (PostgreSQL 15: p
 # The VM's speed drifts by up to 50 % within minutes (other tenants; the zstd CLI alone took 1.0 to 1.6 s for the same
 # GiB in one session), so pgBackRest and PgDr alternate, ROUNDS times, and the report takes each row's median.
 ROUNDS="${ROUNDS:-3}"
-kv "rounds" "$ROUNDS (pgBackRest and PgDr alternate; medians reported)"
-for round in $(seq 1 "$ROUNDS"); do
+kv "rounds" "$ROUNDS (the machine limit, pgBackRest and PgDr alternate, pgBackRest first in odd rounds, PgDr first in even ones; medians reported)"
+# Odd rounds measure pgBackRest first, even rounds PgDr first, so that neither always runs in the later minutes.
+# PAIRED_ROUNDS more rounds follow with the async runs only (no sync runs, no JIT): each pair of async pushes is
+# then seconds apart instead of minutes.
+PAIRED_ROUNDS="${PAIRED_ROUNDS:-0}"
+kv "paired async rounds" "$PAIRED_ROUNDS"
+for round in $(seq 1 $((ROUNDS + PAIRED_ROUNDS))); do
+  paired=$([ "$round" -gt "$ROUNDS" ] && echo 1 || echo 0)
+  run_pgbackrest() { has pgbackrest && wait_quiet && SYNC=$((1 - paired)) bash "$REPO_ROOT/bench/pgbackrest.sh" zst lz4; }
+  run_pgdr() {
+    if [ "$paired" = 0 ]; then has cli && wait_quiet && bash "$REPO_ROOT/bench/pgdr-cli.sh" "$BIN" aot $([ "$round" = 1 ] && echo jit); fi
+    has async && wait_quiet && bash "$REPO_ROOT/bench/async.sh" "$BIN" aot $([ "$round" = 1 ] && echo jit)
+  }
   has limit && wait_quiet && bash "$REPO_ROOT/bench/machine-limit.sh"
-  has pgbackrest && wait_quiet && bash "$REPO_ROOT/bench/pgbackrest.sh" zst lz4
-  has cli && wait_quiet && bash "$REPO_ROOT/bench/pgdr-cli.sh" "$BIN" aot $([ "$round" = 1 ] && echo jit)
-  has async && wait_quiet && bash "$REPO_ROOT/bench/async.sh" "$BIN" aot $([ "$round" = 1 ] && echo jit)
+  if [ $((round % 2)) = 1 ]; then run_pgbackrest; run_pgdr; else run_pgdr; run_pgbackrest; fi
 done
 has engine && wait_quiet && bash "$REPO_ROOT/bench/pgdr-engine.sh" "$BIN/bench" zstd:3 lz4:1
 has startup && wait_quiet && bash "$REPO_ROOT/bench/startup.sh" "$BIN"
