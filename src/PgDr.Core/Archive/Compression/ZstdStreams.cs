@@ -67,7 +67,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
         nuint remaining;
         do
         {
-            (_, var produced, remaining) = FinishStep();
+            (var produced, remaining) = FinishStep();
             Destination.Write(_output, 0, produced);
         }
         while (remaining != 0);
@@ -78,7 +78,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
         nuint remaining;
         do
         {
-            (_, var produced, remaining) = FinishStep();
+            (var produced, remaining) = FinishStep();
             await Destination.WriteAsync(_output.AsMemory(0, produced)).ConfigureAwait(false);
         }
         while (remaining != 0);
@@ -115,15 +115,12 @@ internal sealed class ZstdCompressionStream : CompressorStream
         }
     }
 
-    private unsafe (int Consumed, int Produced, nuint Remaining) FinishStep()
+    private unsafe (int Produced, nuint Remaining) FinishStep()
     {
-        if (!_stableInput)
-        {
-            return Step(ReadOnlySpan<byte>.Empty, ZstdLibrary.EndDirectiveEnd);
-        }
-
-        var (_, produced, remaining) = Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveEnd);
-        return (0, produced, remaining);
+        var (_, produced, remaining) = _stableInput
+            ? Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveEnd)
+            : Step(null, 0, 0, ZstdLibrary.EndDirectiveEnd);
+        return (produced, remaining);
     }
 
     private unsafe (int Consumed, int Produced, nuint Remaining) Step(ReadOnlySpan<byte> input, int directive)
