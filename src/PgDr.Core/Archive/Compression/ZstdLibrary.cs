@@ -9,9 +9,11 @@ internal sealed unsafe class ZstdLibrary
     public const int CompressionLevelParameter = 100;
     public const int ChecksumFlagParameter = 201;
 
-    // ZSTD_c_stableInBuffer (ZSTD_c_experimentalParam9 in zstd.h, libzstd >= 1.4.6). Older libraries refuse it, and
-    // the compressor then copies its input as usual.
+    // ZSTD_c_stableInBuffer (ZSTD_c_experimentalParam9 in zstd.h). Experimental parameters may change meaning between
+    // releases, so it is only used from the release PgDr is tested with on (1.5.4, Debian 12); with an older library
+    // the compressor copies its input as usual.
     public const int StableInBufferParameter = 1006;
+    private const uint StableInBufferTestedFrom = 10504;
 
     // The window of the largest level PgDr allows (zstd 19 with an unknown source size), for a library without ZSTD_getCParams.
     private const int LargestWindowLog = 23;
@@ -37,6 +39,7 @@ internal sealed unsafe class ZstdLibrary
         CompressBound = (delegate* unmanaged<nuint, nuint>)library.Export("ZSTD_compressBound");
         Compress = (delegate* unmanaged<void*, nuint, void*, nuint, int, nuint>)library.Export("ZSTD_compress");
         GetCParams = (delegate* unmanaged<int, ulong, nuint, ZstdCompressionParameters>)library.TryExport("ZSTD_getCParams");
+        VersionNumber = ((delegate* unmanaged<uint>)library.Export("ZSTD_versionNumber"))();
     }
 
     /// <summary>The process-wide library; throws <c>CompressionLibraryMissing</c> when libzstd is not installed.</summary>
@@ -68,6 +71,12 @@ internal sealed unsafe class ZstdLibrary
     public delegate* unmanaged<nuint, nuint> CompressBound { get; }
 
     public delegate* unmanaged<void*, nuint, void*, nuint, int, nuint> Compress { get; }
+
+    /// <summary>ZSTD_versionNumber: major * 10000 + minor * 100 + release.</summary>
+    public uint VersionNumber { get; }
+
+    /// <summary>Whether compressors may read a stable input in place (ZSTD_c_stableInBuffer).</summary>
+    public bool SupportsStableInput => VersionNumber >= StableInBufferTestedFrom;
 
     /// <summary>ZSTD_getCParams, or null when the library does not export it.</summary>
     public delegate* unmanaged<int, ulong, nuint, ZstdCompressionParameters> GetCParams { get; }

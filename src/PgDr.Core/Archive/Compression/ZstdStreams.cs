@@ -26,7 +26,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
         _context = ZstdCompressionContext.Create(_zstd);
         _zstd.SetParameter(_context, ZstdLibrary.CompressionLevelParameter, level);
         _zstd.SetParameter(_context, ZstdLibrary.ChecksumFlagParameter, 1);
-        _stableInput = stableInput && _zstd.TrySetParameter(_context, ZstdLibrary.StableInBufferParameter, 1);
+        _stableInput = stableInput && _zstd.SupportsStableInput && _zstd.TrySetParameter(_context, ZstdLibrary.StableInBufferParameter, 1);
         _output = new byte[_zstd.CompressionOutputSize];
     }
 
