@@ -13,6 +13,12 @@ internal abstract class CompressorStream(Stream destination, bool leaveOpen) : S
 
     protected Stream Destination { get; } = destination;
 
+    /// <summary>Where the stable input block begins (0 before the first write); see <see cref="ContinueStableInput"/>.</summary>
+    protected nint StableStart { get; private set; }
+
+    /// <summary>How much of the stable input block has been written.</summary>
+    protected nuint StableLength { get; private set; }
+
     public sealed override bool CanRead => false;
 
     public sealed override bool CanSeek => false;
@@ -66,6 +72,37 @@ internal abstract class CompressorStream(Stream destination, bool leaveOpen) : S
             throw;
         }
     }
+
+    /// <summary>
+    /// For a codec that reads a stable input in place (see
+    /// <see cref="CompressionCodec.CreateCompressor(Stream, int, bool, bool)"/>): records a write, which must continue
+    /// where the last one ended. The native libraries would otherwise read their history from memory that moved.
+    /// </summary>
+    protected unsafe void ContinueStableInput(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (byte* start = input)
+        {
+            if (StableStart == 0)
+            {
+                StableStart = (nint)start;
+            }
+            else if ((nint)start != StableStart + (nint)StableLength)
+            {
+                throw new InvalidOperationException("A compressor with stable input must be written one contiguous block, each write continuing where the last ended.");
+            }
+        }
+
+        StableLength += (nuint)input.Length;
+    }
+
+    /// <summary>What WriteAsync of a stable input throws: Memory&lt;T&gt; can be pinned and moved between calls.</summary>
+    protected static NotSupportedException StableInputWrittenAsynchronously() =>
+        new("A compressor with stable input is written to synchronously.");
 
     /// <summary>Compresses all of <paramref name="input"/>, writing whatever output the codec produces.</summary>
     protected abstract void Compress(ReadOnlySpan<byte> input);

@@ -19,9 +19,6 @@ internal sealed class Lz4CompressionStream : CompressorStream
     private Lz4Preferences _preferences;
     private bool _begun;
 
-    // Stable input: where the next write must start (0 before the first).
-    private nint _stableNext;
-
     public Lz4CompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false)
         : base(destination, leaveOpen)
     {
@@ -57,8 +54,7 @@ internal sealed class Lz4CompressionStream : CompressorStream
     {
         if (_stableInput)
         {
-            // Memory<T> can be pinned and moved between calls: stable input comes through the synchronous Write only.
-            throw new NotSupportedException("An lz4 compressor with stable input is written to synchronously.");
+            throw StableInputWrittenAsynchronously();
         }
 
         await Destination.WriteAsync(_output.AsMemory(0, BeginIfNeeded()), cancellationToken).ConfigureAwait(false);
@@ -83,25 +79,6 @@ internal sealed class Lz4CompressionStream : CompressorStream
     }
 
     protected override void ReleaseCodec() => _context.Dispose();
-
-    // liblz4 does not check what it was promised; a gap would make it read its dictionary from memory that moved.
-    private unsafe void ContinueStableInput(ReadOnlySpan<byte> input)
-    {
-        if (input.IsEmpty)
-        {
-            return;
-        }
-
-        fixed (byte* start = input)
-        {
-            if (_stableNext != 0 && (nint)start != _stableNext)
-            {
-                throw new InvalidOperationException("An lz4 compressor with stable input must be written one contiguous block, each write continuing where the last ended.");
-            }
-
-            _stableNext = (nint)start + input.Length;
-        }
-    }
 
     private int BeginIfNeeded()
     {

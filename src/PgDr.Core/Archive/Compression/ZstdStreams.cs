@@ -14,9 +14,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
     private readonly byte[] _output;
     private readonly bool _stableInput;
 
-    // Stable input: the start of the caller's block, how much of it was written so far, and how much zstd took.
-    private nint _stableStart;
-    private nuint _stableLength;
+    // Stable input: how much of the caller's block zstd took.
     private nuint _stableConsumed;
 
     public ZstdCompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false)
@@ -50,8 +48,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
     {
         if (_stableInput)
         {
-            // Memory<T> can be pinned and moved between calls: stable input comes through the synchronous Write only.
-            throw new NotSupportedException("A zstd compressor with stable input is written to synchronously.");
+            throw StableInputWrittenAsynchronously();
         }
 
         while (!input.IsEmpty)
@@ -89,27 +86,10 @@ internal sealed class ZstdCompressionStream : CompressorStream
     // Every call hands zstd the whole block written so far (it checks that start and length only ever grow).
     private unsafe void CompressStable(ReadOnlySpan<byte> input)
     {
-        if (input.IsEmpty)
+        ContinueStableInput(input);
+        while (_stableConsumed < StableLength)
         {
-            return;
-        }
-
-        fixed (byte* start = input)
-        {
-            if (_stableStart == 0)
-            {
-                _stableStart = (nint)start;
-            }
-            else if ((nint)start != _stableStart + (nint)_stableLength)
-            {
-                throw new InvalidOperationException("A zstd compressor with stable input must be written one contiguous block, each write continuing where the last ended.");
-            }
-        }
-
-        _stableLength += (nuint)input.Length;
-        while (_stableConsumed < _stableLength)
-        {
-            var (consumed, produced, _) = Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveContinue);
+            var (consumed, produced, _) = Step((byte*)StableStart, StableLength, _stableConsumed, ZstdLibrary.EndDirectiveContinue);
             _stableConsumed = consumed;
             Destination.Write(_output, 0, produced);
         }
@@ -118,7 +98,7 @@ internal sealed class ZstdCompressionStream : CompressorStream
     private unsafe (int Produced, nuint Remaining) FinishStep()
     {
         var (_, produced, remaining) = _stableInput
-            ? Step((byte*)_stableStart, _stableLength, _stableConsumed, ZstdLibrary.EndDirectiveEnd)
+            ? Step((byte*)StableStart, StableLength, _stableConsumed, ZstdLibrary.EndDirectiveEnd)
             : Step(null, 0, 0, ZstdLibrary.EndDirectiveEnd);
         return (produced, remaining);
     }
