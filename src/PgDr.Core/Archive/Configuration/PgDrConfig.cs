@@ -8,8 +8,11 @@ using PgDr.Errors;
 
 namespace PgDr.Archive.Configuration;
 
-// Properties with defaults use set, not init: the source-generated reader drops the defaults of init-only
-// properties that the JSON leaves out (dotnet/runtime#84484), which would turn "required" into false.
+// Properties use set, not init. The source-generated reader drops the defaults of init-only properties that the JSON
+// leaves out (dotnet/runtime#84484), which would turn "required" into false. And one init-only property makes it read
+// the whole object through its parameterized-constructor converter, which at every pgdr start creates an argument
+// array by reflection and rents from ArrayPool (calibrating processor-id lookups first): measured, ~20 % of the CPU of
+// an async archive_command that only finds its acknowledgement (docs/performance.md).
 
 /// <summary>
 /// The configuration file pgdr wal push/fetch read (ARCHITECTURE.md gives its shape). It names where secrets
@@ -43,10 +46,10 @@ public sealed class PgDrConfig
     public string Checksum { get; set; } = "xxh128";
 
     [JsonPropertyName("encryption")]
-    public EncryptionConfig? Encryption { get; init; }
+    public EncryptionConfig? Encryption { get; set; }
 
     [JsonPropertyName("async")]
-    public AsyncConfig? Async { get; init; }
+    public AsyncConfig? Async { get; set; }
 
     /// <summary>Where the file was read from (for messages).</summary>
     [JsonIgnore]
@@ -210,11 +213,11 @@ public sealed class EncryptionConfig
 {
     /// <summary>A file with the 32-byte key (raw, hex or base64), mode 0600 or stricter, readable by the postgres account.</summary>
     [JsonPropertyName("keyFile")]
-    public string? KeyFile { get; init; }
+    public string? KeyFile { get; set; }
 
     /// <summary>An environment variable holding the key (hex or base64).</summary>
     [JsonPropertyName("keyEnv")]
-    public string? KeyEnv { get; init; }
+    public string? KeyEnv { get; set; }
 }
 
 public sealed class AsyncConfig
