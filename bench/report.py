@@ -65,3 +65,14 @@ for comp in ("zstd:3", "lz4:1"):
     if e4 and pb_push and limit:
         best = max(e2, e4)
         print(f"- {comp} engine best parallel push {best:.1f} MB/s = {best / pb_push:.2f}x pgBackRest async push ({pb_push:.1f}), {best / limit * 100:.0f}% of the machine limit {limit:.1f} MB/s")
+# The ceiling the archive_command protocol leaves on these cores (protocol-ceiling.sh): the CLIs' own throughput with
+# the protocol running beside them, against the same repetition's CLIs alone.
+for comp in ("zstd:3", "lz4:1"):
+    c = comp.split(":")[0]
+    alone = rounds("ceiling", f"{c} CLI x2 alone", comp)
+    for what, mode in (("no-op archive_commands", f"{c} CLI x2 beside no-op archive_commands"), ("acknowledged pgdr calls", f"{c} CLI x2 beside acknowledged pgdr calls")):
+        beside = rounds("ceiling", mode, comp)
+        if alone and len(beside) == len(alone):
+            ratios = sorted(b / a * 100 for a, b in zip(alone, beside))
+            print(f"- {comp} ceiling: the CLI x2 with {what} beside it runs at {ratios[len(ratios) // 2]:.0f}% of its own limit"
+                  f" (median of {len(ratios)} repetitions, {ratios[0]:.0f}-{ratios[-1]:.0f}%)")

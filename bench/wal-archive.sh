@@ -9,7 +9,7 @@
 #
 # Every loop is bounded (64 segments, a fixed number of repetitions); nothing leaves the machine.
 source "$(dirname "$0")/lib.sh"
-STEPS="${STEPS:-build corpus limit pgbackrest engine cli async startup memory}"
+STEPS="${STEPS:-build corpus limit pgbackrest engine cli async ceiling startup memory}"
 BIN="$BENCH_ROOT/bin"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 export PGDR_BENCH_RESULTS="$BENCH_ROOT/results/$stamp"; RESULTS="$PGDR_BENCH_RESULTS"; TSV="$RESULTS/results.tsv"
@@ -82,6 +82,7 @@ for round in $(seq 1 $((ROUNDS + PAIRED_ROUNDS))); do
   if [ $((round % 2)) = 1 ]; then run_pgbackrest; run_pgdr; else run_pgdr; run_pgbackrest; fi
 done
 has engine && wait_quiet && bash "$REPO_ROOT/bench/pgdr-engine.sh" "$BIN/bench" zstd:3 lz4:1
+has ceiling && [ -x "$BIN/aot/pgdr" ] && wait_quiet && bash "$REPO_ROOT/bench/protocol-ceiling.sh" "$BIN/aot"
 has startup && wait_quiet && bash "$REPO_ROOT/bench/startup.sh" "$BIN"
 has memory && wait_quiet && bash "$REPO_ROOT/bench/memory.sh" "$BIN/bench" "$BIN/jit" "$BIN/aot"
 kv "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
