@@ -38,13 +38,15 @@ protocol() { # <noop|pgdr>: PostgreSQL's archiver loop
 timed() { local t0; t0=$(now_ns); "$@"; echo $(( $(now_ns) - t0 )); }
 beside() { compress "$1" & protocol "$2"; wait; }
 
+# The three runs of one repetition, for the compression in $COMP ($c its CLI).
+alone() { record ceiling "$c CLI x2 alone" "$COMP" "$n" "$bytes" "$(timed compress "$c")" "the limit, this repetition"; }
+noop() { prepare; record ceiling "$c CLI x2 beside no-op archive_commands" "$COMP" "$n" "$bytes" "$(timed beside "$c" noop)" "64 x (no-op process + mv of .ready) beside"; }
+pgdr() { prepare; record ceiling "$c CLI x2 beside acknowledged pgdr calls" "$COMP" "$n" "$bytes" "$(timed beside "$c" pgdr)" "64 x (pgdr wal push finding its .ok + mv of .ready) beside"; }
+
 cd "$CORPUS"
 warm_corpus
 for COMP in zstd:3 lz4:1; do
   c=${COMP%%:*}
-  alone() { record ceiling "$c CLI x2 alone" "$COMP" "$n" "$bytes" "$(timed compress "$c")" "the limit, this repetition"; }
-  noop() { prepare; record ceiling "$c CLI x2 beside no-op archive_commands" "$COMP" "$n" "$bytes" "$(timed beside "$c" noop)" "64 x (no-op process + mv of .ready) beside"; }
-  pgdr() { prepare; record ceiling "$c CLI x2 beside acknowledged pgdr calls" "$COMP" "$n" "$bytes" "$(timed beside "$c" pgdr)" "64 x (pgdr wal push finding its .ok + mv of .ready) beside"; }
   for rep in $(seq 1 "$REPS"); do
     # the VM drifts: the limit runs first in odd repetitions and last in even ones
     if [ $((rep % 2)) = 1 ]; then alone; noop; pgdr; else pgdr; noop; alone; fi
