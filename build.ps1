@@ -39,20 +39,12 @@ function Invoke-Test {
     dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo
     $dotnetFailed = $LASTEXITCODE -ne 0
 
-    $pester = Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0.0' | Select-Object -First 1
-    if (-not $pester) {
-        throw 'Pester 5 is needed for the module tests: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
-    }
-
-    Import-Module $pester
-    $configuration = New-PesterConfiguration
-    $configuration.Run.Path = Join-Path $root 'tests/Pester'
-    $configuration.Run.Exit = $false
-    $configuration.Run.PassThru = $true
-    $configuration.Output.Verbosity = 'Detailed'
-    $result = Invoke-Pester -Configuration $configuration
-    if ($dotnetFailed -or $result.FailedCount -gt 0) {
-        throw "Tests failed (dotnet test: $(-not $dotnetFailed ? 'passed' : 'failed'), Pester: $($result.FailedCount) failed)."
+    # The Pester suites run in the pwsh the build made, with the Pester it pinned (tests/PwshHost), as ./build.sh test does.
+    $pwshHost = Join-Path $root ($IsWindows ? 'artifacts/pwsh/pwsh.exe' : 'artifacts/pwsh/pwsh')
+    & $pwshHost -NoProfile -NonInteractive -File (Join-Path $root 'tests/Pester/Invoke-PgDrPester.ps1')
+    $pesterFailed = $LASTEXITCODE -ne 0
+    if ($dotnetFailed -or $pesterFailed) {
+        throw "Tests failed (xunit: $($dotnetFailed ? 'failed' : 'passed'), Pester: $($pesterFailed ? 'failed' : 'passed'))."
     }
 }
 

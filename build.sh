@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PgDr's build tasks where PowerShell is absent (CI, minimal hosts); build.ps1 does the same for PowerShell users.
 #   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
-#   ./build.sh test      the whole test suite against real PostgreSQL (what CI runs)
+#   ./build.sh test      the whole test suite against real PostgreSQL: xunit, then the Pester suites in a real pwsh (what CI runs)
 #   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
 #   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
 #                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build)
@@ -70,9 +70,14 @@ run_tests() {
   passed=$(grep -oE 'Passed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   failed=$(grep -oE 'Failed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   skipped=$(grep -oE 'Skipped: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
-  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  echo "xunit: $passed passed, $failed failed, $skipped skipped"
   rm -f "$out"
-  return "$status"
+  # The module as its users run it: the Pester suites in the pwsh the build made (tests/PwshHost), Pester pinned there.
+  log "Pester (artifacts/pwsh/pwsh)"
+  local pester_status=0
+  "$root/artifacts/pwsh/pwsh" -NoProfile -NonInteractive -File "$root/tests/Pester/Invoke-PgDrPester.ps1" || pester_status=$?
+  if [ "$status" -ne 0 ]; then return "$status"; fi
+  return "$pester_status"
 }
 
 package() {

@@ -4,9 +4,10 @@
 # Run through ./build.ps1 -Task Test (which builds the module first).
 
 BeforeAll {
-    $modulePath = Join-Path $PSScriptRoot '../../artifacts/module/PgDr/PgDr.psd1'
+    Import-Module (Join-Path $PSScriptRoot 'PgDrTestSupport.psm1') -Force
+    $modulePath = Get-PgDrModulePath
     Import-Module $modulePath -Force
-    $sandboxPath = Join-Path ([IO.Path]::GetTempPath()) "pgdr-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    $sandboxPath = Join-Path (New-PgDrTestDirectory -Label 'replication') 'sandbox'
     $sandbox = New-PgDrSandbox -Path $sandboxPath -StandbyCount 2 -Cascading -Confirm:$false
     $primary = $sandbox.Primary.Instance
     $wrongCredential = [pscredential]::new('postgres', (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
@@ -15,6 +16,7 @@ BeforeAll {
 AfterAll {
     if ($sandboxPath -and (Test-Path $sandboxPath)) {
         Remove-PgDrSandbox -Path $sandboxPath -Confirm:$false
+        Remove-Item (Split-Path $sandboxPath) -Recurse -Force
     }
 }
 

@@ -2,13 +2,14 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # WAL archiving through the cmdlets on a real sandbox primary: settings with -WhatIf, archiving end to end,
 # the archive listing, and reading the archive back with the key held (Test-PgWalArchive, -EncryptionKey).
-# Needs the module and pgdr built (./build.ps1 -Task Test builds both) and a user PostgreSQL can run as (not root).
+# Needs the module and pgdr built (./build.sh test and ./build.ps1 -Task Test build both); runs as root too (CI).
 
 BeforeAll {
-    $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-    Import-Module (Join-Path $root 'artifacts/module/PgDr/PgDr.psd1') -Force
-    $pgdr = Join-Path $root 'artifacts/pgdr/pgdr'
-    $work = Join-Path ([IO.Path]::GetTempPath()) "pgdr-pester-archive-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    Import-Module (Join-Path $PSScriptRoot 'PgDrTestSupport.psm1') -Force
+    Import-Module (Get-PgDrModulePath) -Force
+    $work = New-PgDrTestDirectory -Label 'archive'
+    # archive_command runs as the postgres account: pgdr, the configuration, the key and the repository must be its own.
+    $pgdr = Install-PgDrForPostgres -Directory $work
     $sandbox = New-PgDrSandbox -Path (Join-Path $work 'sandbox') -StandbyCount 0 -Confirm:$false
     $primary = $sandbox.Primary.Instance
     $repository = New-Item -ItemType Directory -Path (Join-Path $work 'repo')
@@ -22,6 +23,7 @@ BeforeAll {
         compression  = 'zstd'
         encryption   = @{ keyFile = $keyFile }
     } | ConvertTo-Json -Depth 5 | Set-Content $configPath
+    Grant-PostgresAccess $repository.FullName, $keyFile, $configPath
 }
 
 AfterAll {
