@@ -225,77 +225,12 @@ public sealed class PgInstance : IEquatable<PgInstance>
 
     private static PgInstance ParseKeywordValue(string value)
     {
-        // libpq keyword/value form: key=value pairs separated by spaces, values optionally single-quoted.
-        var pairs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < value.Length)
+        if (!ConnInfo.TryParse(value, out var pairs, out var error))
         {
-            while (i < value.Length && char.IsWhiteSpace(value[i]))
-            {
-                i++;
-            }
-
-            if (i >= value.Length)
-            {
-                break;
-            }
-
-            var eq = value.IndexOf('=', i);
-            if (eq < 0)
-            {
-                throw Invalid(Redact(value), "expected key=value pairs");
-            }
-
-            var key = value[i..eq].Trim();
-            i = eq + 1;
-            while (i < value.Length && char.IsWhiteSpace(value[i]))
-            {
-                i++;
-            }
-
-            var sb = new System.Text.StringBuilder();
-            if (i < value.Length && value[i] == '\'')
-            {
-                i++;
-                while (i < value.Length && value[i] != '\'')
-                {
-                    if (value[i] == '\\' && i + 1 < value.Length)
-                    {
-                        i++;
-                    }
-
-                    sb.Append(value[i++]);
-                }
-
-                if (i >= value.Length)
-                {
-                    throw Invalid(Redact(value), "a quoted value is not closed");
-                }
-
-                i++;
-            }
-            else
-            {
-                while (i < value.Length && !char.IsWhiteSpace(value[i]))
-                {
-                    if (value[i] == '\\' && i + 1 < value.Length)
-                    {
-                        i++;
-                    }
-
-                    sb.Append(value[i++]);
-                }
-            }
-
-            if (key.Length == 0)
-            {
-                throw Invalid(Redact(value), "a key is empty");
-            }
-
-            pairs[key] = sb.ToString();
+            throw Invalid(Redact(value), error);
         }
 
-        foreach (var key in pairs.Keys)
+        foreach (var (key, _) in pairs.Pairs)
         {
             if (!KnownKeywords.Contains(key))
             {
@@ -303,21 +238,17 @@ public sealed class PgInstance : IEquatable<PgInstance>
             }
         }
 
-        pairs.TryGetValue("host", out var host);
-        pairs.TryGetValue("port", out var port);
-        pairs.TryGetValue("dbname", out var db);
-        pairs.TryGetValue("user", out var user);
-        pairs.TryGetValue("password", out var password);
-        pairs.TryGetValue("sslmode", out var ssl);
-        pairs.TryGetValue("sslrootcert", out var rootCert);
+        var host = pairs["host"];
+        var port = pairs["port"];
+        var ssl = pairs["sslmode"];
         return new PgInstance(
             string.IsNullOrEmpty(host) ? "localhost" : host,
             port is null ? DefaultPort : ParsePort(Redact(value), port),
-            db,
-            user,
-            password,
+            pairs["dbname"],
+            pairs["user"],
+            pairs["password"],
             ssl is null ? null : ParseSslMode(Redact(value), ssl),
-            rootCert);
+            pairs["sslrootcert"]);
     }
 
     private static readonly HashSet<string> KnownKeywords = new(StringComparer.OrdinalIgnoreCase)

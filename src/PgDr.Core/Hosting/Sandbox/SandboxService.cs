@@ -326,6 +326,8 @@ public static class SandboxService
                 ["max_wal_senders"] = "10",
                 ["max_replication_slots"] = "10",
                 ["hot_standby"] = "on",
+                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin).
+                ["wal_log_hints"] = "on",
                 // Standbys report their positions every second, so lag is fresh when asked for.
                 ["wal_receiver_status_interval"] = "1s",
                 ["shared_buffers"] = "32MB",
@@ -361,12 +363,12 @@ public static class SandboxService
 
             // Written here rather than by pg_basebackup -R, which would copy the password into
             // postgresql.auto.conf; primary_conninfo names the 0600 password file instead.
-            var conninfo = $"host=127.0.0.1 port={upstream.Port} user={PgSandbox.ReplicationUser} passfile={LibpqQuote(PasswordFile)} application_name={name}";
+            var conninfo = PrimaryConnInfo.Build(new PgInstance("127.0.0.1", upstream.Port), PgSandbox.ReplicationUser, PasswordFile, name);
             File.WriteAllText(Path.Combine(dataDirectory, "standby.signal"), string.Empty);
-            AppendSettings(dataDirectory, new Dictionary<string, string>
+            PostgresAutoConf.Write(dataDirectory, new Dictionary<string, string?>
             {
-                ["primary_conninfo"] = ConfQuote(conninfo),
-                ["primary_slot_name"] = ConfQuote(slotName),
+                ["primary_conninfo"] = conninfo.ToString(),
+                ["primary_slot_name"] = slotName,
             });
             await runAs.TakeOwnershipAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
             await StartOnFreePortAsync(name, dataDirectory, upstreamName, slotName, cancellationToken).ConfigureAwait(false);
@@ -379,7 +381,7 @@ public static class SandboxService
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort();
-                AppendSettings(dataDirectory, new Dictionary<string, string> { ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["cluster_name"] = ConfQuote(name) });
+                AppendSettings(dataDirectory, new Dictionary<string, string> { ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["cluster_name"] = PostgresAutoConf.Quote(name) });
                 state.Nodes.RemoveAll(n => n.Name == name);
                 state.Nodes.Add(new SandboxNodeState { Name = name, Port = port, DataDirectory = name, UpstreamName = upstreamName, SlotName = slotName });
                 state.Save(directory);
@@ -425,11 +427,6 @@ public static class SandboxService
 
             File.AppendAllText(Path.Combine(dataDirectory, "postgresql.conf"), sb.ToString());
         }
-
-        private static string ConfQuote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-        private static string LibpqQuote(string value) =>
-            "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
         private static string NewPassword() =>
             Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
