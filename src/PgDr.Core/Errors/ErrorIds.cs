@@ -34,8 +34,13 @@ public static class ErrorIds
     public const string SandboxDirectoryNotAccessible = "SandboxDirectoryNotAccessible";
     public const string InvalidSandboxSpec = "InvalidSandboxSpec";
     public const string ClusterStartFailed = "ClusterStartFailed";
+    public const string ClusterStopFailed = "ClusterStopFailed";
     public const string Timeout = "Timeout";
-    public const string RestartNotControlled = "RestartNotControlled";
+
+    // Service control (pg_ctl, systemd, Windows services)
+    public const string InvalidServiceSpec = "InvalidServiceSpec";
+    public const string ServiceNotFound = "ServiceNotFound";
+    public const string ServiceNotControlled = "ServiceNotControlled";
 
     // Archiving settings on the server
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";

@@ -3,6 +3,7 @@ using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
+using PgDr.Hosting.Services;
 
 namespace PgDr.Archive.Server;
 
@@ -73,7 +74,8 @@ public static class WalArchivingService
         var restarted = false;
         if (restart && changes.Any(c => c.RequiresRestart))
         {
-            await LocalServiceControl.RestartAsync(instance, cancellationToken).ConfigureAwait(false);
+            var service = await PostgresServices.ForInstanceAsync(instance, PgServiceSpec.Auto, cancellationToken).ConfigureAwait(false);
+            await service.RestartAsync(cancellationToken).ConfigureAwait(false);
             restarted = true;
         }
 
