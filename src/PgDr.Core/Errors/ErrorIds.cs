@@ -25,6 +25,18 @@ public static class ErrorIds
     public const string ReplicationSlotActive = "ReplicationSlotActive";
     public const string InvalidThreshold = "InvalidThreshold";
 
+    // Standby creation
+    public const string InvalidStandbyRequest = "InvalidStandbyRequest";
+    public const string DataDirectoryNotEmpty = "DataDirectoryNotEmpty";
+    public const string DataDirectoryNotWritable = "DataDirectoryNotWritable";
+    public const string DataDirectoryIsUpstream = "DataDirectoryIsUpstream";
+    public const string SystemIdentifierMismatch = "SystemIdentifierMismatch";
+    public const string ServiceAccountAccessDenied = "ServiceAccountAccessDenied";
+    public const string PasswordFileNotFound = "PasswordFileNotFound";
+    public const string PasswordFileInsecure = "PasswordFileInsecure";
+    public const string BaseBackupFailed = "BaseBackupFailed";
+    public const string StandbyNotStreaming = "StandbyNotStreaming";
+
     // Hosting and sandbox
     public const string PostgresBinariesNotFound = "PostgresBinariesNotFound";
     public const string OsUserNotFound = "OsUserNotFound";
