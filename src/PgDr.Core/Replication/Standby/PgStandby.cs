@@ -106,12 +106,12 @@ public sealed class PgStandbyPlan
                 actions.Add($"set aside what {DataDirectory} holds ({string.Join(", ", ExistingEntries)}) and delete it once the standby streams");
             }
 
-            actions.Add($"pg_basebackup from {Upstream.Name} ({Upstream.Role}{(UpstreamBytes is { } size ? ", " + Bytes.Format(size) : string.Empty)}) through slot {SlotName} into {DataDirectory}");
             if (WritesPasswordFile)
             {
                 actions.Add($"write the replication password into {PasswordFile} (0600)");
             }
 
+            actions.Add($"pg_basebackup from {Upstream.Name} ({Upstream.Role}{(UpstreamBytes is { } size ? ", " + Bytes.Format(size) : string.Empty)}) through slot {SlotName} into {DataDirectory}");
             actions.Add("set " + string.Join(", ", Settings.Select(s => s.Key == "primary_conninfo" ? $"{s.Key} = {s.Value}" : $"{s.Key} = '{s.Value}'")) + " and standby.signal");
             actions.Add($"start it ({Service}) and wait until it streams");
             return actions;

@@ -4,7 +4,7 @@ using PgDr.Hosting.Services;
 namespace PgDr.Replication.Standby;
 
 /// <summary>What New-PgStandby (pgdr standby create) builds, on the host that will run the standby.</summary>
-public sealed class StandbyRequest
+public sealed record StandbyRequest
 {
     /// <summary>
     /// The node to copy and stream from: the primary, or a standby for a cascade. Its credentials are used for the SQL

@@ -72,6 +72,14 @@ public static class StandbyService
                 });
             }
 
+            // pg_basebackup reads the password from the same file the standby will (PGPASSFILE, then passfile=).
+            if (plan.WritesPasswordFile)
+            {
+                var previous = File.Exists(plan.PasswordFile) ? await File.ReadAllTextAsync(plan.PasswordFile, cancellationToken).ConfigureAwait(false) : null;
+                undo.Add($"restore {plan.PasswordFile}", ct => previous is null ? DeleteFileAsync(plan.PasswordFile!) : WritePrivateFileAsync(plan.PasswordFile!, previous, prepared.RunAs, ct));
+                await WritePrivateFileAsync(plan.PasswordFile!, PgPassFile.WithReplicationEntry(previous, prepared.ReplicationUser, prepared.ReplicationPassword!), prepared.RunAs, cancellationToken).ConfigureAwait(false);
+            }
+
             // pg_basebackup removes what it wrote when it fails, but not when it is killed (cancellation).
             var keepDirectory = prepared.DirectoryExisted && setAside is null;
             undo.Add($"remove the copy in {directory}", _ =>
@@ -94,13 +102,6 @@ public static class StandbyService
             Done("base backup");
 
             Report("writing the standby's settings");
-            if (plan.WritesPasswordFile)
-            {
-                var previous = File.Exists(plan.PasswordFile) ? await File.ReadAllTextAsync(plan.PasswordFile, cancellationToken).ConfigureAwait(false) : null;
-                undo.Add($"restore {plan.PasswordFile}", ct => previous is null ? DeleteFileAsync(plan.PasswordFile!) : WritePrivateFileAsync(plan.PasswordFile!, previous, prepared.RunAs, ct));
-                await WritePrivateFileAsync(plan.PasswordFile!, PgPassFile.WithReplicationEntry(previous, prepared.ReplicationUser, prepared.ReplicationPassword!), prepared.RunAs, cancellationToken).ConfigureAwait(false);
-            }
-
             PostgresAutoConf.Write(directory, plan.Settings.ToDictionary(s => s.Key, s => (string?)s.Value));
             var signal = Path.Combine(directory, "standby.signal");
             await File.WriteAllTextAsync(signal, string.Empty, cancellationToken).ConfigureAwait(false);
