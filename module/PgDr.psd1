@@ -17,6 +17,7 @@
         'New-PgReplicationSlot'
         'Remove-PgReplicationSlot'
         'Test-PgReplicationSlot'
+        'New-PgStandby'
         'New-PgDrSandbox'
         'Get-PgDrSandbox'
         'Remove-PgDrSandbox'

@@ -24,6 +24,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgReplicationSlotHealth>))]
 [JsonSerializable(typeof(PgReplicationSlotRemoval))]
 [JsonSerializable(typeof(PgReplicationSlot))]
+[JsonSerializable(typeof(PgDr.Replication.Standby.PgStandby))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
