@@ -18,6 +18,7 @@
         'Remove-PgReplicationSlot'
         'Test-PgReplicationSlot'
         'New-PgStandby'
+        'Set-PgSynchronousReplication'
         'New-PgDrSandbox'
         'Get-PgDrSandbox'
         'Remove-PgDrSandbox'

@@ -14,6 +14,7 @@ public static class PgDrCli
         root.Subcommands.Add(LagCommands.Build());
         root.Subcommands.Add(SlotCommands.Build());
         root.Subcommands.Add(StandbyCommands.Build());
+        root.Subcommands.Add(SyncCommands.Build());
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());

@@ -25,6 +25,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgReplicationSlotRemoval))]
 [JsonSerializable(typeof(PgReplicationSlot))]
 [JsonSerializable(typeof(PgDr.Replication.Standby.PgStandby))]
+[JsonSerializable(typeof(PgDr.Replication.Synchronous.PgSynchronousReplicationChange))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]

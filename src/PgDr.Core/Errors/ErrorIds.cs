@@ -37,6 +37,10 @@ public static class ErrorIds
     public const string BaseBackupFailed = "BaseBackupFailed";
     public const string StandbyNotStreaming = "StandbyNotStreaming";
 
+    // Synchronous replication
+    public const string InvalidSynchronousReplication = "InvalidSynchronousReplication";
+    public const string SynchronousStandbyNotConnected = "SynchronousStandbyNotConnected";
+
     // Hosting and sandbox
     public const string PostgresBinariesNotFound = "PostgresBinariesNotFound";
     public const string OsUserNotFound = "OsUserNotFound";
