@@ -49,4 +49,25 @@ function Install-PgDrForPostgres {
     Join-Path $target 'pgdr'
 }
 
-Export-ModuleMember -Function Get-PgDrModulePath, Test-RunningAsRoot, New-PgDrTestDirectory, Grant-PostgresAccess, Install-PgDrForPostgres
+function Stop-PgDrTestServer {
+    <#
+    Stops a server a test built outside the sandbox's own list (New-PgStandby), through the engine's pg_ctl control, so
+    that removing the sandbox leaves nothing running. A server that is not running is left as it is.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $DataDirectory,
+        [Parameter(Mandatory)] $Sandbox
+    )
+    if (Test-Path (Join-Path $DataDirectory 'PG_VERSION')) {
+        [PgDr.Hosting.LocalCluster]::new($Sandbox.Binaries, $DataDirectory, $Sandbox.RunAs).ForceStopAsync([Threading.CancellationToken]::None).GetAwaiter().GetResult()
+    }
+}
+
+function Get-PgDrFreePort {
+    <# A loopback port nothing listens on now (taken and released at once). #>
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+Export-ModuleMember -Function Get-PgDrModulePath, Test-RunningAsRoot, New-PgDrTestDirectory, Grant-PostgresAccess, Install-PgDrForPostgres, Stop-PgDrTestServer, Get-PgDrFreePort

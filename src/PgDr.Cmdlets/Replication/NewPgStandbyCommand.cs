@@ -25,11 +25,13 @@ namespace PgDr.Cmdlets.Replication;
 [PgDrCliCommand("standby create")]
 public sealed class NewPgStandbyCommand : PgDrCmdlet
 {
-    /// <summary>The node to copy and stream from: the primary, or a standby for a cascade (host:port, a URI, a connection string, or a node object).</summary>
+    /// <summary>
+    /// The upstream to copy and stream from: the primary, or a standby for a cascade (host:port, a URI, a connection string,
+    /// or a node object such as Get-PgDrNode's or another New-PgStandby's, by its Instance).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Instance")]
     [ValidateNotNull]
-    public PgInstance? Upstream { get; set; }
+    public PgInstance? Instance { get; set; }
 
     /// <summary>The standby's data directory: new or empty unless -Force.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -116,7 +118,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
         {
             request = new StandbyRequest
             {
-                Upstream = ApplyConnectionOptions(Upstream!, Credential, SslMode, RootCertificate),
+                Upstream = ApplyConnectionOptions(Instance!, Credential, SslMode, RootCertificate),
                 DataDirectory = GetUnresolvedProviderPathFromPSPath(DataDirectory),
                 Name = Name,
                 SlotName = SlotName,
