@@ -217,6 +217,12 @@ public static class StandbyService
         var workingDirectory = await CheckDirectoryAccessAsync(directory, existed, runAs, cancellationToken).ConfigureAwait(false);
         var createsSlot = await CheckSlotAsync(request, slotName, stopsOwner: entries.Count > 0, cancellationToken).ConfigureAwait(false);
         var restoreCommand = await RestoreCommandAsync(request, runAs, cancellationToken).ConfigureAwait(false);
+        if (request.Upstream.RootCertificate is { } rootCertificate && !await runAs.HasAccessAsync(rootCertificate, ["-r"], cancellationToken).ConfigureAwait(false))
+        {
+            // pg_basebackup and the WAL receiver verify the upstream with it, as the service account.
+            throw AccessDenied(runAs, rootCertificate, "read the root certificate that verifies the upstream (sslrootcert)");
+        }
+
 
         var conninfo = PrimaryConnInfo.Build(request.Upstream.WithCredential(replicationUser, null), replicationUser, passwordFile, request.Name);
         var settings = new Dictionary<string, string>
