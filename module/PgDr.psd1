@@ -17,6 +17,8 @@
         'New-PgReplicationSlot'
         'Remove-PgReplicationSlot'
         'Test-PgReplicationSlot'
+        'New-PgStandby'
+        'Set-PgSynchronousReplication'
         'New-PgDrSandbox'
         'Get-PgDrSandbox'
         'Remove-PgDrSandbox'

@@ -25,7 +25,7 @@ internal static class ArchivingCommands
         var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr executable archive_command runs (default: pgdr on PATH)." };
         var timeout = new Option<int>("--archive-timeout") { Description = "archive_timeout in seconds (default 60).", DefaultValueFactory = _ => 60 };
         var disable = new Option<bool>("--disable") { Description = "Switch archiving off instead." };
-        var restart = new Option<bool>("--restart") { Description = "Restart the node if a setting needs it (local pg_ctl clusters only)." };
+        var restart = new Option<bool>("--restart") { Description = "Restart the node if a setting needs it (a server on this host: pg_ctl, systemd unit or Windows service)." };
         var whatIf = new Option<bool>("--what-if") { Description = "Show each setting old -> new and change nothing." };
         var command = new Command("set", "Set wal_level, archive_mode, max_wal_senders, archive_timeout and archive_command (ALTER SYSTEM) so the node archives through pgdr.");
         command.Arguments.Add(instance);

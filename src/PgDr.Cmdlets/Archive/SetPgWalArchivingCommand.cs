@@ -32,7 +32,7 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
     [Parameter]
     public SwitchParameter Disable { get; set; }
 
-    /// <summary>Restart the node when a setting needs it, where PgDr controls the service (a local pg_ctl cluster).</summary>
+    /// <summary>Restart the node when a setting needs it, where PgDr controls the service: a server on this host run by pg_ctl, a systemd unit or a Windows service.</summary>
     [Parameter]
     public SwitchParameter Restart { get; set; }
 

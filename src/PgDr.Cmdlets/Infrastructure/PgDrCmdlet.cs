@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Progress;
 
@@ -94,6 +95,14 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
 
         WriteProgress(new ProgressRecord(_activityId, last.Activity, last.Status) { PercentComplete = last.PercentComplete });
         return true;
+    }
+
+    /// <summary>An instance with a PSCredential and TLS settings applied where given (paths resolved as PowerShell sees them).</summary>
+    protected PgInstance ApplyConnectionOptions(PgInstance instance, PSCredential? credential, PgSslMode? sslMode, string? rootCertificate)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        var resolved = credential is null ? instance : instance.WithCredential(credential.UserName, credential.GetNetworkCredential().Password);
+        return resolved.WithTls(sslMode, rootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(rootCertificate));
     }
 
     /// <summary>The ErrorRecord for an engine error: id, category (same names as ErrorCategory) and target object.</summary>

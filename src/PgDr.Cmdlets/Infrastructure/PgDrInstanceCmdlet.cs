@@ -32,14 +32,5 @@ public abstract class PgDrInstanceCmdlet : PgDrCmdlet
     public string? RootCertificate { get; set; }
 
     /// <summary>The instance with this command's credential and TLS settings applied.</summary>
-    protected PgInstance Resolve(PgInstance instance)
-    {
-        var resolved = instance;
-        if (Credential is not null)
-        {
-            resolved = resolved.WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password);
-        }
-
-        return resolved.WithTls(SslMode, RootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(RootCertificate));
-    }
+    protected PgInstance Resolve(PgInstance instance) => ApplyConnectionOptions(instance, Credential, SslMode, RootCertificate);
 }

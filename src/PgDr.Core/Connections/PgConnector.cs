@@ -14,7 +14,11 @@ public static class PgConnector
     /// <summary>How long a node may take to accept a connection before it counts as unreachable.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    public static NpgsqlDataSource CreateDataSource(PgInstance instance)
+    public static NpgsqlDataSource CreateDataSource(PgInstance instance) =>
+        new NpgsqlDataSourceBuilder(ConnectionString(instance).ConnectionString).Build();
+
+    /// <summary>How PgDr connects to a node; the replication protocol connections use it too.</summary>
+    internal static NpgsqlConnectionStringBuilder ConnectionString(PgInstance instance)
     {
         var builder = new NpgsqlConnectionStringBuilder
         {
@@ -55,7 +59,7 @@ public static class PgConnector
             builder.RootCertificate = instance.RootCertificate;
         }
 
-        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        return builder;
     }
 
     /// <summary>Opens a connection, runs <paramref name="work"/> on it, translates failures.</summary>

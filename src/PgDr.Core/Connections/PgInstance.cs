@@ -95,6 +95,10 @@ public sealed class PgInstance : IEquatable<PgInstance>
     public PgInstance WithTls(PgSslMode? sslMode, string? rootCertificate) =>
         new(Host, Port, Database, Username, _password, sslMode ?? SslMode, rootCertificate ?? RootCertificate);
 
+    /// <summary>A copy that reaches another host and port with the same database, credentials and TLS settings.</summary>
+    public PgInstance WithAddress(string host, int port) =>
+        new(host, port, Database, Username, _password, SslMode, RootCertificate);
+
     public PgInstance WithDatabase(string database) =>
         new(Host, Port, database, Username, _password, SslMode, RootCertificate);
 
