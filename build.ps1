@@ -20,8 +20,6 @@ $root = $PSScriptRoot
 $moduleFolder = Join-Path $root 'artifacts/module/PgDr'
 
 function Invoke-Build {
-    # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-    if (-not $IsWindows) { bash (Join-Path $root 'build/make-local-feed.sh') }
     dotnet build (Join-Path $root 'PgDr.sln') -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet build failed ($LASTEXITCODE)." }
 }

@@ -31,11 +31,6 @@ ensure_postgres() {
   apt-get install -y -qq postgresql-15 >/dev/null
 }
 
-restore_prerequisites() {
-  # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-  bash "$root/build/make-local-feed.sh" >&2
-}
-
 ensure_emulators() {
   # Azurite and s3rver, pinned by tests/emulators/package-lock.json.
   if [ ! -x "$root/tests/emulators/node_modules/.bin/azurite-blob" ] || [ ! -x "$root/tests/emulators/node_modules/.bin/s3rver" ]; then
@@ -46,7 +41,6 @@ ensure_emulators() {
 }
 
 build() {
-  restore_prerequisites
   log "dotnet build ($configuration)"
   dotnet build "$root/PgDr.sln" -c "$configuration" -nologo -v quiet
 }
@@ -100,7 +94,6 @@ ensure_native_toolchain() {
 }
 
 native() {
-  restore_prerequisites
   ensure_native_toolchain
   log "publishing pgdr ahead of time (NativeAOT) to artifacts/pgdr-native"
   dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r linux-x64 -p:PublishAot=true \

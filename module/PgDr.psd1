@@ -1,5 +1,8 @@
 @{
     RootModule           = 'PgDr.Cmdlets.dll'
+    # Loaded first: it puts the engine and its dependencies (Dependencies/) in an AssemblyLoadContext of their own,
+    # so they load beside whatever versions of Npgsql, Azure.Core or System.Text.Json the session already holds.
+    NestedModules        = @('PgDr.Loader.dll')
     # Stamped at build time from Directory.Build.props (the one place the version lives).
     ModuleVersion        = '0.0.0'
     GUID                 = '5d0c7f3e-2b1a-4e8f-9c61-7a4b2d9e0f13'
