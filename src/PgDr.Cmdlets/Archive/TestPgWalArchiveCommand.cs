@@ -43,6 +43,11 @@ public sealed class TestPgWalArchiveCommand : PgDrCmdlet
     protected override void EndProcessing()
     {
         var path = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
+        if (EncryptionKey is null && MyInvocation.BoundParameters.ContainsKey(nameof(EncryptionKey)))
+        {
+            ThrowTerminatingError(ToErrorRecord(ArchiveKey.Missing("-EncryptionKey")));
+        }
+
         using var key = EncryptionKey is null ? null : ToArchiveKey(EncryptionKey);
         var results = RunOrTerminate((progress, ct) => WalArchiveVerifier.VerifyAsync(PgDrConfig.Load(path), new WalArchiveVerifyOptions { Repository = Repository, Key = key }, progress, ct));
         foreach (var result in results)
