@@ -13,6 +13,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('PgDr.format.ps1xml')
+    TypesToProcess       = @('PgDr.types.ps1xml')
     CmdletsToExport      = @(
         'Get-PgDrNode'
         'Get-PgReplicationLag'
@@ -33,6 +34,11 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
+            # Set before the first publish to the Gallery: the project's public address and licence (none is recorded
+            # in the repository yet).
+            ProjectUri   = 'https://github.com/pgdr/pgdr'
+            LicenseUri   = 'https://github.com/pgdr/pgdr/blob/main/LICENSE'
+            ReleaseNotes = 'First release: replication health and slots, the sandbox, WAL archiving to S3, Azure Blob and filesystems (push, fetch, verification), help and argument completion, dependencies isolated in their own AssemblyLoadContext.'
             Tags       = @('PostgreSQL', 'Postgres', 'DisasterRecovery', 'DR', 'Replication', 'Backup', 'WAL', 'Failover', 'Linux', 'Windows', 'PSEdition_Core')
         }
     }

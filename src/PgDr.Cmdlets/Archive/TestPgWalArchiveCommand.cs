@@ -4,6 +4,7 @@ using System.Security;
 using PgDr.Archive.Configuration;
 using PgDr.Archive.Encryption;
 using PgDr.Archive.Transfer;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 
 namespace PgDr.Cmdlets.Archive;
@@ -27,6 +28,7 @@ public sealed class TestPgWalArchiveCommand : PgDrCmdlet
 
     /// <summary>Only this repository (by its name in the configuration).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(RepositoryNameCompleter))]
     public string? Repository { get; set; }
 
     /// <summary>
