@@ -26,6 +26,9 @@ function Invoke-Build {
 
 function Invoke-Package {
     Invoke-Build
+    # The module as shipped: artifacts/package/gallery/PgDr (Publish-PSResource) and artifacts/package/PgDr.zip (Azure Automation).
+    dotnet msbuild (Join-Path $root 'build/Package.proj') -t:Package -nologo -v:minimal
+    if ($LASTEXITCODE -ne 0) { throw "packaging failed ($LASTEXITCODE)." }
     dotnet publish (Join-Path $root 'src/PgDr.Cli/PgDr.Cli.csproj') -c $Configuration -o (Join-Path $root 'artifacts/pgdr') -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)." }
     Write-Verbose "Module folder: $moduleFolder"
