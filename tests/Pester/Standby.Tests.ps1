@@ -13,8 +13,7 @@ BeforeAll {
     $standbys = New-Item -ItemType Directory -Path (Join-Path $work 'standbys')
     Grant-PostgresAccess $standbys.FullName
     $dataDirectory = Join-Path $standbys 'pester-standby'
-    $replicationPassword = (Get-Content $sandbox.PasswordFile | Where-Object { $_ -like '*:pgdr_replicator:*' } | Select-Object -First 1).Split(':')[4]
-    $replication = [pscredential]::new('pgdr_replicator', (ConvertTo-SecureString $replicationPassword -AsPlainText -Force))
+    $replication = Get-PgDrSandboxCredential -Path $sandbox.Directory -User pgdr_replicator
     $standbyArguments = @{
         DataDirectory         = $dataDirectory
         Name                  = 'pester-standby'
@@ -58,7 +57,7 @@ Describe 'New-PgStandby' {
         $standby.Steps.Name | Should -Be @('checks', 'slot', 'base backup', 'configure', 'start', 'streaming')
         ($standby | Get-PgReplicationLag).State | Should -Be 'streaming'
         (Get-PgReplicationLag $primary | Where-Object StandbyName -eq 'pester-standby').State | Should -Be 'streaming'
-        ($standby | Format-Table | Out-String -Width 80) | Should -Match 'pester-standby'
+        Get-PgDrTableView $standby -Column Name, Node, Upstream, Copied, Took | Should -Match 'pester-standby'
     }
 
     It 'refuses the same directory again with DataDirectoryNotEmpty and leaves the standby streaming' {
@@ -85,6 +84,7 @@ Describe 'Set-PgSynchronousReplication' {
         $change.Settings[0].NewValue | Should -Be 'FIRST 1 ("pester-standby")'
         $change.Settings[1].NewValue | Should -Be 'remote_apply'
         (Get-PgReplicationLag $primary | Where-Object StandbyName -eq 'pester-standby').SyncState | Should -Be 'sync'
+        Get-PgDrTableView $change -Column Node, Applied, StandbyNames, Commit, Missing | Should -Match 'remote_apply'
     }
 
     It 'turns it off with -Off' {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Connections;
 
 namespace PgDr.Cmdlets.Infrastructure;
@@ -16,6 +17,7 @@ public abstract class PgDrInstanceCmdlet : PgDrCmdlet
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SandboxNodeCompleter))]
     public PgInstance[] Instance { get; set; } = [];
 
     /// <summary>User and password for the nodes; otherwise PGUSER/PGPASSWORD or the pgpass file apply.</summary>

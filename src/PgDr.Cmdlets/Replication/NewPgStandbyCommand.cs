@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
 using PgDr.Hosting.Services;
@@ -31,6 +32,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(SandboxNodeCompleter))]
     public PgInstance? Instance { get; set; }
 
     /// <summary>The standby's data directory: new or empty unless -Force.</summary>
@@ -45,6 +47,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
 
     /// <summary>The replication slot on the upstream; default: made from -Name (region-b: region_b).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(SlotNameCompleter))]
     public string? SlotName { get; set; }
 
     /// <summary>Create the slot on the upstream; without it the slot must exist and be unused.</summary>

@@ -301,6 +301,13 @@ public sealed class PgInstance : IEquatable<PgInstance>
             throw Invalid(whole, "the host name is not valid");
         }
 
+        if (host.All(char.IsAsciiDigit))
+        {
+            // "42" would resolve as the IPv4 address 0.0.0.42 (or go to DNS): a number alone is most likely a port, or an
+            // integer piped in by mistake, and is never sent anywhere.
+            throw Invalid(whole, $"a number alone is not a host; for port {host} on this machine write localhost:{host}");
+        }
+
         return host;
     }
 

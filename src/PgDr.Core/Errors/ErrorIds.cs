@@ -5,6 +5,9 @@ namespace PgDr.Errors;
 /// </summary>
 public static class ErrorIds
 {
+    // The module itself: an assembly of the engine's could not be loaded (an incomplete install)
+    public const string ModuleLoadFailed = "ModuleLoadFailed";
+
     // Connections
     public const string InvalidInstance = "InvalidInstance";
     public const string HostUnreachable = "HostUnreachable";

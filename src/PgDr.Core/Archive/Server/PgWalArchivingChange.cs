@@ -21,5 +21,14 @@ public sealed class PgWalArchivingChange
     /// <summary>The node was restarted by PgDr (only with -Restart, and only where PgDr controls the service).</summary>
     public bool Restarted { get; init; }
 
+    /// <summary>The node was in recovery (a standby) when its settings were read.</summary>
+    public bool IsStandby { get; init; }
+
+    /// <summary>
+    /// What the settings will not do yet, said once (Set-PgWalArchiving writes it as a warning, pgdr on stderr): on a
+    /// standby, archive_mode = on archives nothing until the node is promoted. Null when there is nothing to say.
+    /// </summary>
+    public string? Note { get; init; }
+
     public override string ToString() => $"{NodeName}: {Settings.Count(s => s.Changed)} change(s){(RestartPending ? ", restart pending" : string.Empty)}";
 }

@@ -31,11 +31,14 @@ public static class WalArchivingService
     public static async Task<PgWalArchivingChange> SetAsync(PgInstance instance, WalArchivingRequest request, bool apply, bool restart, CancellationToken cancellationToken)
     {
         Validate(request);
-        var changes = await PgConnector.RunAsync(instance, async conn =>
+        var (changes, isStandby) = await PgConnector.RunAsync(instance, async conn =>
         {
             var current = await ReadSettingsAsync(conn, cancellationToken).ConfigureAwait(false);
-            return Plan(current, request);
+            using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+            var inRecovery = (bool)(await recovery.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return (Plan(current, request), inRecovery);
         }, cancellationToken).ConfigureAwait(false);
+        var note = StandbyNote(instance, changes, isStandby);
 
         if (!apply || changes.All(c => !c.Changed))
         {
@@ -45,6 +48,8 @@ public static class WalArchivingService
                 Settings = changes,
                 Applied = apply,
                 RestartPending = apply && await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+                IsStandby = isStandby,
+                Note = note,
             };
         }
 
@@ -65,8 +70,19 @@ public static class WalArchivingService
             Applied = true,
             Restarted = restarted,
             RestartPending = await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+            IsStandby = isStandby,
+            Note = note,
         };
     }
+
+    /// <summary>
+    /// A standby with archive_mode = on archives nothing (PostgreSQL archives there only with always), which is easy to
+    /// mistake for working archiving; say so instead of applying silently.
+    /// </summary>
+    private static string? StandbyNote(PgInstance instance, IReadOnlyList<PgSettingChange> changes, bool isStandby) =>
+        isStandby && changes.Single(c => c.Name == "archive_mode").NewValue == "on"
+            ? $"{instance} is a standby: with archive_mode = on it archives nothing until it is promoted. To archive on the standby too, use archive_mode = always (-ArchiveOnStandby, pgdr --archive-on-standby)."
+            : null;
 
     internal static IReadOnlyList<PgSettingChange> Plan(IReadOnlyDictionary<string, ServerSetting> current, WalArchivingRequest request)
     {
@@ -77,7 +93,7 @@ public static class WalArchivingService
         return
         [
             Change(current["wal_level"], walLevel == "logical" ? "logical" : "replica"),
-            Change(current["archive_mode"], request.Disable ? "off" : archiveMode == "always" ? "always" : "on"),
+            Change(current["archive_mode"], request.Disable ? "off" : request.ArchiveOnStandby || archiveMode == "always" ? "always" : "on"),
             Change(current["max_wal_senders"], Math.Max(senders, request.MinWalSenders).ToString(CultureInfo.InvariantCulture)),
             Change(current["archive_timeout"], ((int)request.ArchiveTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s"),
             Change(current["archive_command"], command),
