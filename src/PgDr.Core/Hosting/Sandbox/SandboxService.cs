@@ -378,7 +378,7 @@ public static class SandboxService
                             Service = new PgServiceSpec { Kind = PgServiceKind.PgCtl, BinDirectory = binaries.Directory, ServiceAccount = runAs.Name },
                             SkipSync = true,
                         },
-                        progress,
+                        progress is null ? null : new NestedProgress(progress, step => new PgDrProgress(Activity, $"{name}: {step.Status}", Percent)),
                         cancellationToken).ConfigureAwait(false);
                     _started.Add(new LocalCluster(binaries, dataDirectory, runAs));
                     return;
@@ -432,8 +432,15 @@ public static class SandboxService
             }
         }
 
-        private void Report(string status) =>
-            progress?.Report(new PgDrProgress("Creating sandbox", status, Math.Min(99, 100 * _step++ / Math.Max(1, _steps))));
+        private const string Activity = "Creating sandbox";
+
+        private int Percent => Math.Min(99, 100 * _step / Math.Max(1, _steps));
+
+        private void Report(string status)
+        {
+            progress?.Report(new PgDrProgress(Activity, status, Percent));
+            _step++;
+        }
 
         private static void AppendSettings(string dataDirectory, IDictionary<string, string> settings)
         {
