@@ -160,7 +160,7 @@ public static class WalArchivingService
 
     internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static string SqlLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    internal static string SqlLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 }
 
 /// <summary>One row of pg_settings: the raw setting, how PgDr shows it, and when a change takes effect.</summary>
