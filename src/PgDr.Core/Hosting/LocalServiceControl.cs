@@ -37,10 +37,10 @@ public static class LocalServiceControl
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static bool IsLocal(string host) =>
+    internal static bool IsLocal(string host) =>
         host is "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
-    private static bool PostmasterListensOn(string dataDirectory, int port)
+    internal static bool PostmasterListensOn(string dataDirectory, int port)
     {
         try
         {

@@ -53,6 +53,20 @@ public sealed class LeaseStore : IAsyncDisposable
         return new LeaseStore(conditional, config.Stanza, repository);
     }
 
+    /// <summary>
+    /// The lease store of the configuration file <paramref name="configPath"/> names; without one, PGDR_CONFIG's or the
+    /// default file's when it exists, else null (no lease is kept: failover then needs a confirmed fence, or Force).
+    /// </summary>
+    public static LeaseStore? OpenConfigured(string? configPath)
+    {
+        if (string.IsNullOrEmpty(configPath) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PGDR_CONFIG")) && !File.Exists(PgDrConfig.DefaultPath))
+        {
+            return null;
+        }
+
+        return Open(PgDrConfig.Load(configPath));
+    }
+
     /// <summary>The lease, or null when none was ever taken.</summary>
     public async Task<PgDrLease?> ReadAsync(CancellationToken cancellationToken)
     {

@@ -251,6 +251,7 @@ public static class SandboxService
                     directory);
             }
 
+            await WriteConfigurationAsync(cancellationToken).ConfigureAwait(false);
             var primaryName = RegionName(0);
             await CreatePrimaryAsync(primaryName, cancellationToken).ConfigureAwait(false);
             for (var i = 1; i <= spec.Standbys; i++)
@@ -279,6 +280,21 @@ public static class SandboxService
 
             state.Complete = true;
             state.Save(directory);
+        }
+
+        /// <summary>
+        /// pgdr.json and its filesystem repository, owned by the servers' account: the lease failover takes lives there,
+        /// and archiving can be pointed at it (Set-PgWalArchiving -ConfigPath).
+        /// </summary>
+        private async Task WriteConfigurationAsync(CancellationToken cancellationToken)
+        {
+            var repository = Path.Combine(directory, SandboxState.RepositoryDirectoryName);
+            System.IO.Directory.CreateDirectory(repository);
+            var json = System.Text.Json.Nodes.JsonValue.Create(repository)!.ToJsonString();
+            File.WriteAllText(
+                Path.Combine(directory, SandboxState.ConfigFileName),
+                $$"""{ "stanza": "sandbox", "repositories": [ { "name": "sandbox", "type": "filesystem", "path": {{json}} } ], "compression": "zstd" }""" + "\n");
+            await runAs.TakeOwnershipAsync(repository, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task TearDownAsync()
@@ -341,7 +357,11 @@ public static class SandboxService
             {
                 // CREATE ROLE takes no parameters; the password is generated from [A-Za-z0-9_-] only, so it needs no escaping.
                 using var cmd = new NpgsqlCommand($"CREATE ROLE {PgSandbox.ReplicationUser} WITH LOGIN REPLICATION PASSWORD '{_replicationPassword}'", conn);
-                return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+                // Lets a failover count the transactions it loses, from the old primary's WAL (docs/failover.md).
+                using var walinspect = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_walinspect", conn);
+                return await walinspect.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
 
