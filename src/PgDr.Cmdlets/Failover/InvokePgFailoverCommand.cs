@@ -2,7 +2,6 @@ using System.Management.Automation;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
 using PgDr.Failover;
-using PgDr.Failover.Lease;
 
 namespace PgDr.Cmdlets.Failover;
 
@@ -19,7 +18,7 @@ namespace PgDr.Cmdlets.Failover;
 [Cmdlet(VerbsLifecycle.Invoke, "PgFailover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(PgFailoverResult))]
 [PgDrCliCommand("failover")]
-public sealed class InvokePgFailoverCommand : PgDrCmdlet
+public sealed class InvokePgFailoverCommand : PgDrFailoverCmdlet
 {
     /// <summary>The standby to promote (host:port, a URI, a connection string, or a node object).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -29,10 +28,6 @@ public sealed class InvokePgFailoverCommand : PgDrCmdlet
     /// <summary>The primary being replaced; by default the lease holder, else the target's upstream.</summary>
     [Parameter]
     public PgInstance? OldPrimary { get; set; }
-
-    /// <summary>The PgDr configuration whose lease repository keeps the lease (default: $env:PGDR_CONFIG, else the system file).</summary>
-    [Parameter]
-    public string? ConfigPath { get; set; }
 
     /// <summary>The most WAL (bytes) the promotion may leave behind; default 0.</summary>
     [Parameter]
@@ -51,15 +46,9 @@ public sealed class InvokePgFailoverCommand : PgDrCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>User and password for every node; otherwise PGUSER/PGPASSWORD or the pgpass file apply.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? Credential { get; set; }
-
     protected override void ProcessRecord()
     {
-        var lease = RunOrTerminate((_, _) => Task.FromResult(LeaseStore.OpenConfigured(ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath))));
-        try
+        WithLease(lease =>
         {
             var request = new FailoverRequest
             {
@@ -78,13 +67,6 @@ public sealed class InvokePgFailoverCommand : PgDrCmdlet
             }
 
             WriteObject(RunOrTerminate((progress, ct) => FailoverService.RunAsync(request, progress, ct)));
-        }
-        finally
-        {
-            lease?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        });
     }
-
-    private PgInstance WithCredential(PgInstance instance) =>
-        Credential is null ? instance : instance.WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password);
 }

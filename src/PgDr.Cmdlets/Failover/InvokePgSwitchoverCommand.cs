@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
-using PgDr.Failover.Lease;
 using PgDr.Failover.Switchover;
 
 namespace PgDr.Cmdlets.Failover;
@@ -17,7 +16,7 @@ namespace PgDr.Cmdlets.Failover;
 [Cmdlet(VerbsLifecycle.Invoke, "PgSwitchover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(PgSwitchoverResult))]
 [PgDrCliCommand("switchover")]
-public sealed class InvokePgSwitchoverCommand : PgDrCmdlet
+public sealed class InvokePgSwitchoverCommand : PgDrFailoverCmdlet
 {
     /// <summary>The standby that becomes the primary.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -28,10 +27,6 @@ public sealed class InvokePgSwitchoverCommand : PgDrCmdlet
     [Parameter]
     public PgInstance? OldPrimary { get; set; }
 
-    /// <summary>The PgDr configuration whose lease repository keeps the lease (default: $env:PGDR_CONFIG, else the system file).</summary>
-    [Parameter]
-    public string? ConfigPath { get; set; }
-
     /// <summary>Refuse when the target has replayed less than this close to the primary (bytes); default 16 MiB.</summary>
     [Parameter]
     [ValidateRange(0, long.MaxValue)]
@@ -41,15 +36,9 @@ public sealed class InvokePgSwitchoverCommand : PgDrCmdlet
     [Parameter]
     public PgInstance[] Repoint { get; set; } = [];
 
-    /// <summary>User and password for every node; otherwise PGUSER/PGPASSWORD or the pgpass file apply.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? Credential { get; set; }
-
     protected override void ProcessRecord()
     {
-        var lease = RunOrTerminate((_, _) => Task.FromResult(LeaseStore.OpenConfigured(ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath))));
-        try
+        WithLease(lease =>
         {
             var request = new SwitchoverRequest
             {
@@ -66,13 +55,6 @@ public sealed class InvokePgSwitchoverCommand : PgDrCmdlet
             }
 
             WriteObject(RunOrTerminate((progress, ct) => SwitchoverService.RunAsync(request, progress, ct)));
-        }
-        finally
-        {
-            lease?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        });
     }
-
-    private PgInstance WithCredential(PgInstance instance) =>
-        Credential is null ? instance : instance.WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password);
 }

@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
-using PgDr.Failover.Lease;
 using PgDr.Failover.Rejoin;
 
 namespace PgDr.Cmdlets.Failover;
@@ -17,7 +16,7 @@ namespace PgDr.Cmdlets.Failover;
 [Cmdlet(VerbsCommon.Join, "PgCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(PgRejoinResult))]
 [PgDrCliCommand("rejoin")]
-public sealed class JoinPgClusterCommand : PgDrCmdlet
+public sealed class JoinPgClusterCommand : PgDrFailoverCmdlet
 {
     /// <summary>The node's data directory on this host.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -28,18 +27,9 @@ public sealed class JoinPgClusterCommand : PgDrCmdlet
     [Parameter]
     public PgInstance? Primary { get; set; }
 
-    /// <summary>The PgDr configuration whose lease names the primary (default: $env:PGDR_CONFIG, else the system file).</summary>
-    [Parameter]
-    public string? ConfigPath { get; set; }
-
     /// <summary>Rewind even when the node holds committed transactions the new primary lacks: they are discarded.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    /// <summary>User and password for the nodes; otherwise PGUSER/PGPASSWORD or the pgpass file apply.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? Credential { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -50,23 +40,17 @@ public sealed class JoinPgClusterCommand : PgDrCmdlet
             return;
         }
 
-        var lease = RunOrTerminate((_, _) => Task.FromResult(LeaseStore.OpenConfigured(ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath))));
-        try
+        WithLease(lease =>
         {
-            var credentials = Credential is null ? null : new PgInstance("127.0.0.1").WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password);
             var request = new RejoinRequest
             {
                 DataDirectory = directory,
-                NewPrimary = Primary is null || Credential is null ? Primary : Primary.WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
-                Credentials = credentials,
+                NewPrimary = Primary is null ? null : WithCredential(Primary),
+                Credentials = WithCredential(new PgInstance("127.0.0.1")),
                 Lease = lease,
                 AllowDataLoss = Force,
             };
             WriteObject(RunOrTerminate((progress, ct) => RejoinService.RunAsync(request, progress, ct)));
-        }
-        finally
-        {
-            lease?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        });
     }
 }

@@ -31,6 +31,16 @@ public static class FailoverService
 
     public static async Task<PgFailoverResult> RunAsync(FailoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
     {
+        // One pooled connection per node for the whole operation: its duration is what is measured.
+        var reuse = PgConnector.ReuseConnections();
+        await using (reuse.ConfigureAwait(false))
+        {
+            return await RunInScopeAsync(request, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<PgFailoverResult> RunInScopeAsync(FailoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         var clock = new StepClock();
         progress?.Report(new PgDrProgress(Activity, $"checking {request.Target}"));
@@ -402,6 +412,7 @@ public static class FailoverService
         if (checks.OldPrimaryCluster is { } cluster)
         {
             await Fence.StopAsync(cluster, cancellationToken).ConfigureAwait(false);
+            await PgConnector.ForgetPooledAsync(checks.OldPrimaryInstance!).ConfigureAwait(false);
             return new FenceOutcome(true, FenceMethod.Stopped, $"{checks.OldPrimaryName} made read-only, then stopped (immediate) and marked standby", final.Insert, received, transactions);
         }
 

@@ -1,4 +1,3 @@
-using Npgsql;
 using PgDr.Connections;
 using PgDr.Hosting;
 
@@ -15,28 +14,8 @@ public static class NodeControl
     /// The local pg_ctl cluster behind <paramref name="instance"/>, or null when PgDr does not control it (another host,
     /// or a data directory it cannot see whose postmaster.pid names another port).
     /// </summary>
-    public static async Task<LocalCluster?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(instance);
-        if (!LocalServiceControl.IsLocal(instance.Host))
-        {
-            return null;
-        }
-
-        var (dataDirectory, major) = await PgConnector.RunAsync(instance, async conn =>
-        {
-            using var cmd = new NpgsqlCommand("SELECT current_setting('data_directory'), current_setting('server_version_num')::int / 10000", conn);
-            using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            return (reader.GetString(0), reader.GetInt32(1));
-        }, cancellationToken).ConfigureAwait(false);
-        if (!LocalServiceControl.PostmasterListensOn(dataDirectory, instance.Port))
-        {
-            return null;
-        }
-
-        return await ForDataDirectoryAsync(dataDirectory, major, cancellationToken).ConfigureAwait(false);
-    }
+    public static Task<LocalCluster?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken) =>
+        LocalServiceControl.TryResolveAsync(instance, cancellationToken);
 
     /// <summary>A data directory on this host, running or not; the major version is read from its PG_VERSION when not given.</summary>
     public static async Task<LocalCluster> ForDataDirectoryAsync(string dataDirectory, int? majorVersion, CancellationToken cancellationToken)

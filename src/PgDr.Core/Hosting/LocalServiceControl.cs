@@ -15,6 +15,27 @@ public static class LocalServiceControl
 {
     public static async Task RestartAsync(PgInstance instance, CancellationToken cancellationToken)
     {
+        var cluster = await TryResolveAsync(instance, cancellationToken).ConfigureAwait(false)
+            ?? throw new PgDrInvalidOperationException(
+                ErrorIds.RestartNotControlled,
+                $"PgDr does not control the service of {instance} (not a local pg_ctl cluster it can see); restart it with its service manager (e.g. systemctl restart postgresql).",
+                instance);
+        await cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
+        await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The local pg_ctl cluster behind <paramref name="instance"/>, or null when PgDr does not control it (another
+    /// host, or a data directory whose postmaster.pid names another port).
+    /// </summary>
+    public static async Task<LocalCluster?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        if (!IsLocal(instance.Host))
+        {
+            return null;
+        }
+
         var (dataDirectory, major) = await PgConnector.RunAsync(instance, async conn =>
         {
             using var cmd = new NpgsqlCommand("SELECT current_setting('data_directory'), current_setting('server_version_num')::int / 10000", conn);
@@ -22,25 +43,19 @@ public static class LocalServiceControl
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return (reader.GetString(0), reader.GetInt32(1));
         }, cancellationToken).ConfigureAwait(false);
-
-        if (!IsLocal(instance.Host) || !PostmasterListensOn(dataDirectory, instance.Port))
+        if (!PostmasterListensOn(dataDirectory, instance.Port))
         {
-            throw new PgDrInvalidOperationException(
-                ErrorIds.RestartNotControlled,
-                $"PgDr does not control the service of {instance} (not a local pg_ctl cluster it can see); restart it with its service manager (e.g. systemctl restart postgresql).",
-                instance);
+            return null;
         }
 
         var binaries = await PostgresBinaries.LocateAsync(null, major, cancellationToken).ConfigureAwait(false);
-        var cluster = new LocalCluster(binaries, dataDirectory, OsUser.ForPostgres());
-        await cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
-        await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+        return new LocalCluster(binaries, dataDirectory, OsUser.ForPostgres());
     }
 
-    internal static bool IsLocal(string host) =>
+    private static bool IsLocal(string host) =>
         host is "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
-    internal static bool PostmasterListensOn(string dataDirectory, int port)
+    private static bool PostmasterListensOn(string dataDirectory, int port)
     {
         try
         {

@@ -60,6 +60,9 @@ public static class Fence
             await terminate.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
             return previous;
         }, cancellationToken).ConfigureAwait(false);
+
+        // PgDr's own pooled sessions there were ended too (a failover reuses connections): open fresh ones.
+        await PgConnector.ForgetPooledAsync(oldPrimary).ConfigureAwait(false);
         return (state, await ConfirmAsync(oldPrimary, cancellationToken).ConfigureAwait(false));
     }
 

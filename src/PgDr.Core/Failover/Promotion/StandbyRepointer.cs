@@ -1,4 +1,3 @@
-using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
@@ -109,16 +108,23 @@ public static class StandbyRepointer
         }
     }
 
-    /// <summary>Whether <paramref name="standby"/> streams from <paramref name="upstream"/> within <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Whether <paramref name="standby"/> streams from <paramref name="upstream"/> within <paramref name="timeout"/>:
+    /// its WAL receiver streams from it and it replayed the upstream's position as of the start of the wait. A receiver
+    /// that connects but cannot follow (a standby ahead of the fork) never gets that far.
+    /// </summary>
     public static async Task<bool> WaitForStreamingAsync(PgInstance standby, PgInstance upstream, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var source = await NodeInspector.GetNodeAsync(upstream, cancellationToken).ConfigureAwait(false);
+        var target = source.CurrentLsn ?? source.ReplayLsn ?? new PgLsn(0);
         try
         {
             await Wait.UntilAsync(
                 async ct =>
                 {
                     var (node, _) = await ClusterNodes.TryReadAsync(standby, ct).ConfigureAwait(false);
-                    return node is { ReceiverStatus: "streaming" } && string.Equals(node.Upstream, upstream.Name, StringComparison.OrdinalIgnoreCase);
+                    return node is { ReceiverStatus: "streaming", ReplayLsn: { } replayed } && replayed >= target && node.Timeline == source.Timeline
+                        && string.Equals(node.Upstream, upstream.Name, StringComparison.OrdinalIgnoreCase);
                 },
                 timeout,
                 $"{standby} to stream from {upstream}",

@@ -195,6 +195,7 @@ public static class RejoinService
     /// </summary>
     private static async Task RewindAsync(LocalCluster cluster, PgInstance source, CancellationToken cancellationToken)
     {
+        var restoreCommand = await PostgresSettingAsync(cluster, "restore_command", cancellationToken).ConfigureAwait(false);
         foreach (var signal in new[] { "standby.signal", "recovery.signal" })
         {
             File.Delete(Path.Combine(cluster.DataDirectory, signal));
@@ -232,14 +233,30 @@ public static class RejoinService
             }
 
             await cluster.RunAs.TakeOwnershipAsync(work, cancellationToken).ConfigureAwait(false);
+
+            // A freshly promoted source's pg_control still names the old timeline until its first checkpoint, and
+            // pg_rewind would then find "no rewind required".
+            await PgConnector.RunAsync(source, async conn =>
+            {
+                using var checkpoint = new Npgsql.NpgsqlCommand("CHECKPOINT", conn);
+                return await checkpoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+
+            // WAL the node recycled since the fork comes from the archive, where it has a restore_command (pgdr wal fetch).
+            var arguments = new List<string> { "--target-pgdata", cluster.DataDirectory, "--source-server", conninfo.ToString() };
+            if (restoreCommand.Length > 0)
+            {
+                arguments.Add("--restore-target-wal");
+            }
+
             var result = await ProcessRunner.RunAsync(
                 cluster.Binaries.Tool("pg_rewind"),
-                ["--target-pgdata", cluster.DataDirectory, "--source-server", conninfo.ToString()],
+                arguments,
                 cancellationToken,
                 cluster.RunAs,
                 new Dictionary<string, string> { ["LC_ALL"] = "C" },
                 work).ConfigureAwait(false);
-            if (result.ExitCode != 0)
+            if (result.ExitCode != 0 || (result.StandardOutput + result.StandardError).Contains("no rewind required", StringComparison.Ordinal))
             {
                 var why = result.StandardError.Trim().Split('\n').LastOrDefault() ?? $"exit code {result.ExitCode}";
                 throw new PgDrException(
@@ -264,16 +281,17 @@ public static class RejoinService
     /// <summary>The node's name (cluster_name, else its directory's name) and port, as its configuration sets them.</summary>
     private static async Task<(string Name, int Port)> ReadIdentityAsync(LocalCluster cluster, CancellationToken cancellationToken)
     {
-        async Task<string> SettingAsync(string name)
-        {
-            var result = await ProcessRunner.RunCheckedAsync(cluster.Binaries.Tool("postgres"), ["-D", cluster.DataDirectory, "-C", name], cancellationToken, cluster.RunAs)
-                .ConfigureAwait(false);
-            return result.StandardOutput.Trim();
-        }
-
-        var clusterName = await SettingAsync("cluster_name").ConfigureAwait(false);
-        var port = int.Parse(await SettingAsync("port").ConfigureAwait(false), CultureInfo.InvariantCulture);
+        var clusterName = await PostgresSettingAsync(cluster, "cluster_name", cancellationToken).ConfigureAwait(false);
+        var port = int.Parse(await PostgresSettingAsync(cluster, "port", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
         return (clusterName.Length > 0 ? clusterName : Path.GetFileName(cluster.DataDirectory), port);
+    }
+
+    /// <summary>A setting as the node's configuration files give it (postgres -C), running or not.</summary>
+    private static async Task<string> PostgresSettingAsync(LocalCluster cluster, string name, CancellationToken cancellationToken)
+    {
+        var result = await ProcessRunner.RunCheckedAsync(cluster.Binaries.Tool("postgres"), ["-D", cluster.DataDirectory, "-C", name], cancellationToken, cluster.RunAs)
+            .ConfigureAwait(false);
+        return result.StandardOutput.Trim();
     }
 
     private static void WritePrivate(string path, string content)

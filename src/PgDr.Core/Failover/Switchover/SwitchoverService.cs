@@ -40,6 +40,16 @@ public static class SwitchoverService
 
     public static async Task<PgSwitchoverResult> RunAsync(SwitchoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
     {
+        // One pooled connection per node for the whole operation: its duration is what is measured.
+        var reuse = PgConnector.ReuseConnections();
+        await using (reuse.ConfigureAwait(false))
+        {
+            return await RunInScopeAsync(request, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<PgSwitchoverResult> RunInScopeAsync(SwitchoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         var clock = new StepClock();
         progress?.Report(new PgDrProgress(Activity, "checking"));
@@ -68,6 +78,7 @@ public static class SwitchoverService
         var final = await clock.TimeAsync("stop old primary", async () =>
         {
             await NodeControl.StopAsync(c.Cluster, StopMode.Fast, cancellationToken).ConfigureAwait(false);
+            await PgConnector.ForgetPooledAsync(c.Old.Instance).ConfigureAwait(false);
             var control = await ControlData.ReadAsync(c.Cluster, cancellationToken).ConfigureAwait(false);
             return (control.LatestCheckpoint, $"shutdown checkpoint at {control.LatestCheckpoint}");
         }).ConfigureAwait(false);

@@ -342,8 +342,11 @@ public static class SandboxService
                 ["max_wal_senders"] = "10",
                 ["max_replication_slots"] = "10",
                 ["hot_standby"] = "on",
-                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin).
+                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin), and the
+                // node's WAL back to the last checkpoint before the fork: without an archive (restore_command) to fetch
+                // it from, the checkpoints of a rejoined node would otherwise have recycled it.
                 ["wal_log_hints"] = "on",
+                ["wal_keep_size"] = "'256MB'",
                 // Standbys report their positions every second, so lag is fresh when asked for.
                 ["wal_receiver_status_interval"] = "1s",
                 ["shared_buffers"] = "32MB",
