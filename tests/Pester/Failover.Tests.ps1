@@ -36,9 +36,11 @@ Describe 'Invoke-PgFailover -WhatIf' {
 }
 
 Describe 'Invoke-PgFailover refusals' {
-    It 'refuses the primary itself with NodeIsPrimary' {
-        Invoke-PgFailover $a -ConfigPath $config -Confirm:$false -ErrorVariable failure -ErrorAction SilentlyContinue
-        $failure[0].FullyQualifiedErrorId | Should -BeLike 'NodeIsPrimary,*'
+    It 'refuses the primary itself with NodeIsPrimary, changing nothing' {
+        $failure = $null
+        try { Invoke-PgFailover $a -ConfigPath $config -Force -Confirm:$false } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -BeLike 'NodeIsPrimary,*'
+        (Get-PgDrNode $a).Role | Should -Be 'Primary'
     }
 }
 

@@ -6,8 +6,8 @@ namespace PgDr.Failover;
 /// <summary>ALTER SYSTEM on a running node, then a reload: how failover fences and repoints nodes it can only reach by SQL.</summary>
 internal static class ServerSettings
 {
-    /// <summary>Sets (or, for a null value, resets) each setting in postgresql.auto.conf, then reloads the configuration.</summary>
-    public static async Task AlterSystemAsync(NpgsqlConnection connection, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
+    /// <summary>Sets (or, for a null value, resets) each setting in postgresql.auto.conf, then reloads the configuration unless told not to.</summary>
+    public static async Task AlterSystemAsync(NpgsqlConnection connection, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken, bool reload = true)
     {
         foreach (var (name, value) in settings)
         {
@@ -17,8 +17,11 @@ internal static class ServerSettings
             await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", connection);
-        await reload.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        if (reload)
+        {
+            using var command = new NpgsqlCommand("SELECT pg_reload_conf()", connection);
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>What postgresql.auto.conf holds for <paramref name="name"/> on a running node (null: nothing), so it can be put back.</summary>

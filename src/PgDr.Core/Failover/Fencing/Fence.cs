@@ -52,17 +52,18 @@ public static class Fence
             var previous = new SqlFenceState(
                 oldPrimary,
                 await ServerSettings.AutoConfValueAsync(conn, "default_transaction_read_only", cancellationToken).ConfigureAwait(false));
-            await ServerSettings.AlterSystemAsync(conn, FenceSettings, cancellationToken).ConfigureAwait(false);
+            await ServerSettings.AlterSystemAsync(conn, FenceSettings, cancellationToken, reload: false).ConfigureAwait(false);
 
             // The reload reaches backends when they next look; sessions that exist now may never look again, so they end.
+            // One round trip for both (across a 40 ms link each counts in the RTO).
             using var terminate = new NpgsqlCommand(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()", conn);
+                "SELECT pg_reload_conf(), (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())", conn);
             await terminate.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
             return previous;
         }, cancellationToken).ConfigureAwait(false);
 
-        // PgDr's own pooled sessions there were ended too (a failover reuses connections): open fresh ones.
-        await PgConnector.ForgetPooledAsync(oldPrimary).ConfigureAwait(false);
+        // The confirmation may run on the same pooled session (an operation uses one at a time, the one the fence ran
+        // on, which it spared): a new connection across a 40 ms link would cost 330 ms of the RTO.
         return (state, await ConfirmAsync(oldPrimary, cancellationToken).ConfigureAwait(false));
     }
 
