@@ -29,6 +29,17 @@ public static class PgConnector
         return scope;
     }
 
+    /// <summary>Runs <paramref name="operation"/> inside a <see cref="ReuseConnections"/> scope, which ends with it.</summary>
+    public static async Task<T> WithReusedConnectionsAsync<T>(Func<Task<T>> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var scope = ReuseConnections();
+        await using (scope.ConfigureAwait(false))
+        {
+            return await operation().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Closes the pooled connections to <paramref name="instance"/> of the current scope (its server ended them: stopped, or sessions terminated).</summary>
     public static ValueTask ForgetPooledAsync(PgInstance instance) => ReuseScope.Value?.ForgetAsync(instance) ?? ValueTask.CompletedTask;
 

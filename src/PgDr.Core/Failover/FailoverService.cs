@@ -29,15 +29,9 @@ public static class FailoverService
         return checks.ToPlan();
     }
 
-    public static async Task<PgFailoverResult> RunAsync(FailoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
-    {
-        // One pooled connection per node for the whole operation: its duration is what is measured.
-        var reuse = PgConnector.ReuseConnections();
-        await using (reuse.ConfigureAwait(false))
-        {
-            return await RunInScopeAsync(request, progress, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <remarks>One pooled connection per node for the whole operation: its duration is what is measured.</remarks>
+    public static Task<PgFailoverResult> RunAsync(FailoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken) =>
+        PgConnector.WithReusedConnectionsAsync(() => RunInScopeAsync(request, progress, cancellationToken));
 
     private static async Task<PgFailoverResult> RunInScopeAsync(FailoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
     {
@@ -96,17 +90,7 @@ public static class FailoverService
         }
 
         progress?.Report(new PgDrProgress(Activity, $"promoting {checks.TargetName}"));
-        var history = await clock.TimeAsync("promote", async () =>
-        {
-            var promoted = await Promoter.PromoteAsync(request.Target, cancellationToken).ConfigureAwait(false);
-            return (promoted, $"timeline {promoted.CurrentTimeline}, forked at {Promoter.SwitchPoint(promoted)?.ToString() ?? "-"}");
-        }).ConfigureAwait(false);
-        await clock.TimeAsync("first write", async () =>
-        {
-            await Promoter.VerifyWriteAsync(request.Target, cancellationToken).ConfigureAwait(false);
-            return "accepted";
-        }).ConfigureAwait(false);
-        var rto = clock.MarkFirstAcceptedWrite();
+        var (history, rto) = await Promoter.PromoteAndWriteAsync(clock, request.Target, cancellationToken).ConfigureAwait(false);
 
         if (leaseTaken && lease is not null)
         {
@@ -118,16 +102,7 @@ public static class FailoverService
             leaseDetail = $"held by {lease.Holder}, generation {lease.Generation}";
         }
 
-        var repointed = new List<PgStandbyRepoint>();
-        foreach (var standby in request.Repoint)
-        {
-            progress?.Report(new PgDrProgress(Activity, $"repointing {standby}"));
-            repointed.Add(await clock.TimeAsync($"repoint {standby}", async () =>
-            {
-                var done = await StandbyRepointer.RepointAsync(standby, request.Target, history, checks.SystemIdentifier, cancellationToken).ConfigureAwait(false);
-                return (done, done.ToString());
-            }).ConfigureAwait(false));
-        }
+        var repointed = await StandbyRepointer.RepointAllAsync(clock, request.Repoint, request.Target, history, checks.SystemIdentifier, progress, cancellationToken).ConfigureAwait(false);
 
         var rpoBytes = fence.FinalLsn is { } last && fence.TargetReceived is { } received ? last.BytesSince(received) : (long?)null;
         return new PgFailoverResult

@@ -58,6 +58,26 @@ public static class Promoter
             }
         }, cancellationToken);
 
+    /// <summary>
+    /// The last two steps of the recovery time, timed on <paramref name="clock"/>: promote, then the first write; the
+    /// RTO ends with that write. Returns the new timeline's history and the RTO.
+    /// </summary>
+    public static async Task<(TimelineHistory History, TimeSpan Rto)> PromoteAndWriteAsync(Measurement.StepClock clock, PgInstance target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        var history = await clock.TimeAsync("promote", async () =>
+        {
+            var promoted = await PromoteAsync(target, cancellationToken).ConfigureAwait(false);
+            return (promoted, $"timeline {promoted.CurrentTimeline}, forked at {SwitchPoint(promoted)?.ToString() ?? "-"}");
+        }).ConfigureAwait(false);
+        await clock.TimeAsync("first write", async () =>
+        {
+            await VerifyWriteAsync(target, cancellationToken).ConfigureAwait(false);
+            return "accepted";
+        }).ConfigureAwait(false);
+        return (history, clock.MarkFirstAcceptedWrite());
+    }
+
     /// <summary>The position up to which the new timeline shares WAL with the old one (null for a node never promoted).</summary>
     public static PgLsn? SwitchPoint(TimelineHistory history)
     {

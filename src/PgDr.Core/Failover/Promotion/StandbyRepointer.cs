@@ -95,6 +95,26 @@ public static class StandbyRepointer
         };
     }
 
+    /// <summary>Repoints each standby in turn, each timed on <paramref name="clock"/> (after the RTO: it does not delay the first write).</summary>
+    public static async Task<IReadOnlyList<PgStandbyRepoint>> RepointAllAsync(
+        Measurement.StepClock clock, IEnumerable<PgInstance> standbys, PgInstance newPrimary, TimelineHistory newHistory, ulong systemIdentifier, IProgress<Progress.PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(standbys);
+        var repointed = new List<PgStandbyRepoint>();
+        foreach (var standby in standbys)
+        {
+            progress?.Report(new Progress.PgDrProgress("Repoint", $"repointing {standby}"));
+            repointed.Add(await clock.TimeAsync($"repoint {standby}", async () =>
+            {
+                var done = await RepointAsync(standby, newPrimary, newHistory, systemIdentifier, cancellationToken).ConfigureAwait(false);
+                return (done, done.ToString());
+            }).ConfigureAwait(false));
+        }
+
+        return repointed;
+    }
+
     /// <summary>Creates the physical slot on the new primary unless it exists there (a switchover back finds it).</summary>
     public static async Task EnsureSlotAsync(PgInstance primary, string slotName, CancellationToken cancellationToken)
     {

@@ -38,15 +38,9 @@ public static class SwitchoverService
         return changes;
     }
 
-    public static async Task<PgSwitchoverResult> RunAsync(SwitchoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
-    {
-        // One pooled connection per node for the whole operation: its duration is what is measured.
-        var reuse = PgConnector.ReuseConnections();
-        await using (reuse.ConfigureAwait(false))
-        {
-            return await RunInScopeAsync(request, progress, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <remarks>One pooled connection per node for the whole operation: its duration is what is measured.</remarks>
+    public static Task<PgSwitchoverResult> RunAsync(SwitchoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken) =>
+        PgConnector.WithReusedConnectionsAsync(() => RunInScopeAsync(request, progress, cancellationToken));
 
     private static async Task<PgSwitchoverResult> RunInScopeAsync(SwitchoverRequest request, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
     {
@@ -108,17 +102,7 @@ public static class SwitchoverService
         }
 
         progress?.Report(new PgDrProgress(Activity, $"promoting {c.TargetName}"));
-        var history = await clock.TimeAsync("promote", async () =>
-        {
-            var promoted = await Promoter.PromoteAsync(request.Target, cancellationToken).ConfigureAwait(false);
-            return (promoted, $"timeline {promoted.CurrentTimeline}");
-        }).ConfigureAwait(false);
-        await clock.TimeAsync("first write", async () =>
-        {
-            await Promoter.VerifyWriteAsync(request.Target, cancellationToken).ConfigureAwait(false);
-            return "accepted";
-        }).ConfigureAwait(false);
-        var rto = clock.MarkFirstAcceptedWrite();
+        var (history, rto) = await Promoter.PromoteAndWriteAsync(clock, request.Target, cancellationToken).ConfigureAwait(false);
 
         progress?.Report(new PgDrProgress(Activity, $"starting {c.OldName} as a standby"));
         var streaming = await clock.TimeAsync("old primary to standby", async () =>
@@ -134,15 +118,7 @@ public static class SwitchoverService
             lease = await request.Lease!.SetTimelineAsync(lease, history.CurrentTimeline, cancellationToken).ConfigureAwait(false);
         }
 
-        var repointed = new List<PgStandbyRepoint>();
-        foreach (var standby in request.Repoint)
-        {
-            repointed.Add(await clock.TimeAsync($"repoint {standby}", async () =>
-            {
-                var done = await StandbyRepointer.RepointAsync(standby, request.Target, history, c.Target.SystemIdentifier, cancellationToken).ConfigureAwait(false);
-                return (done, done.ToString());
-            }).ConfigureAwait(false));
-        }
+        var repointed = await StandbyRepointer.RepointAllAsync(clock, request.Repoint, request.Target, history, c.Target.SystemIdentifier, progress, cancellationToken).ConfigureAwait(false);
 
         return new PgSwitchoverResult
         {
