@@ -47,6 +47,17 @@ public static class PgConnector
 
     private static NpgsqlDataSource CreateDataSource(PgInstance instance, bool pooling)
     {
+        var builder = ConnectionString(instance);
+
+        // One short-lived connection per operation: pooling would keep sessions open on the nodes (except inside a
+        // ReuseConnections scope, which closes them when it ends).
+        builder.Pooling = pooling;
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    /// <summary>How PgDr connects to a node; the replication protocol connections use it too.</summary>
+    internal static NpgsqlConnectionStringBuilder ConnectionString(PgInstance instance)
+    {
         var builder = new NpgsqlConnectionStringBuilder
         {
             Host = instance.Host,
@@ -55,9 +66,8 @@ public static class PgConnector
             ApplicationName = "pgdr",
             Timeout = (int)ConnectTimeout.TotalSeconds,
             CommandTimeout = 60,
-            // One short-lived connection per operation: pooling would keep sessions open on the nodes (except inside a
-            // ReuseConnections scope, which closes them when it ends).
-            Pooling = pooling,
+            // One short-lived connection per operation: pooling would keep sessions open on the nodes.
+            Pooling = false,
         };
         if (instance.Username is not null)
         {
@@ -87,7 +97,7 @@ public static class PgConnector
             builder.RootCertificate = instance.RootCertificate;
         }
 
-        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        return builder;
     }
 
     /// <summary>Opens a connection, runs <paramref name="work"/> on it, translates failures.</summary>
@@ -124,6 +134,10 @@ public static class PgConnector
         }
     }
 
+    /// <summary>The user a connection logs in as: the instance's, else PGUSER, else the OS account (as Npgsql and libpq choose).</summary>
+    internal static string EffectiveUser(PgInstance instance) =>
+        instance.Username ?? (Environment.GetEnvironmentVariable("PGUSER") is { Length: > 0 } pgUser ? pgUser : Environment.UserName);
+
     internal static PgDrException TranslateConnectFailure(PgInstance instance, Exception ex)
     {
         if (ex is PostgresException pg)
@@ -134,7 +148,7 @@ public static class PgConnector
                     new PgDrConnectionException(
                         ErrorIds.AuthenticationFailed,
                         PgDrErrorCategory.AuthenticationError,
-                        $"{instance} refused the credentials of user '{instance.Username ?? Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName}': {pg.MessageText}",
+                        $"{instance} refused the credentials of user '{EffectiveUser(instance)}': {pg.MessageText}",
                         instance,
                         ex),
                 PostgresErrorCodes.InsufficientPrivilege =>
@@ -164,8 +178,16 @@ public static class PgConnector
 
         if (ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase))
         {
-            // Npgsql reports "No password has been provided" as a plain NpgsqlException.
-            return new PgDrConnectionException(ErrorIds.AuthenticationFailed, PgDrErrorCategory.AuthenticationError, $"{instance} asks for a password and none was given: {ex.Message}", instance, ex);
+            // Npgsql reports "No password has been provided" as a plain NpgsqlException. Name the user that was tried: with
+            // none given it is PGUSER or the OS account, and the pgpass file (PGPASSFILE) is searched for that user only.
+            var user = EffectiveUser(instance);
+            var passfile = Environment.GetEnvironmentVariable("PGPASSFILE") is { Length: > 0 } file ? $" (the pgpass file {file} has no line for it)" : string.Empty;
+            return new PgDrConnectionException(
+                ErrorIds.AuthenticationFailed,
+                PgDrErrorCategory.AuthenticationError,
+                $"{instance} asks for a password for user '{user}' and none was given{passfile}; give -Credential, or a user and password the pgpass file holds: {ex.Message}",
+                instance,
+                ex);
         }
 
         return new PgDrConnectionException(ErrorIds.ConnectionFailed, PgDrErrorCategory.ConnectionError, $"Cannot connect to {instance}: {ex.Message}", instance, ex);
@@ -190,7 +212,6 @@ public static class PgConnector
 
         return null;
     }
-
     /// <summary>The pooled connection sources of one <see cref="ReuseConnections"/> scope, closed when it ends.</summary>
     public sealed class ConnectionReuse : IAsyncDisposable
     {

@@ -28,7 +28,7 @@ public sealed class ControlData
     /// <summary>Whether pg_rewind can work on this data directory: it needs hint bits in WAL or data checksums.</summary>
     public bool Rewindable => Field("wal_log_hints setting") == "on" || Field("Data page checksum version") != "0";
 
-    public static async Task<ControlData> ReadAsync(LocalCluster cluster, CancellationToken cancellationToken)
+    public static async Task<ControlData> ReadAsync(ControlledNode cluster, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var result = await ProcessRunner.RunCheckedAsync(cluster.Binaries.Tool("pg_controldata"), ["-D", cluster.DataDirectory], cancellationToken, cluster.RunAs, new Dictionary<string, string> { ["LC_ALL"] = "C" })

@@ -140,7 +140,7 @@ public static class FailoverService
         PgNode? OldNode,
         string? OldPrimaryName,
         string? OldPrimaryProblem,
-        LocalCluster? OldPrimaryCluster,
+        ControlledNode? OldPrimaryCluster,
         PgDrLease? Lease,
         string? LeaseProblem,
         FailoverRequest Request)
@@ -153,7 +153,7 @@ public static class FailoverService
                 changes.Add($"fence {OldPrimaryName} ({OldPrimaryInstance}): default_transaction_read_only: off -> on, end its client sessions");
                 if (OldPrimaryCluster is not null)
                 {
-                    changes.Add($"stop {OldPrimaryName} (pg_ctl stop -m immediate) and write standby.signal in {OldPrimaryCluster.DataDirectory}");
+                    changes.Add($"stop {OldPrimaryName} through {OldPrimaryCluster} (immediate) and write standby.signal in {OldPrimaryCluster.DataDirectory}");
                 }
             }
             else

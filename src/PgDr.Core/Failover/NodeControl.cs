@@ -1,36 +1,80 @@
 using PgDr.Connections;
+using PgDr.Errors;
 using PgDr.Hosting;
+using PgDr.Hosting.Services;
 
 namespace PgDr.Failover;
 
 /// <summary>
-/// Stopping and starting the nodes failover, switchover and rejoin act on. Today that is pg_ctl on this host
-/// (<see cref="LocalCluster"/>): the one place the Failover area touches service control, so that it moves to the
-/// Hosting service-control interface (pg_ctl, systemd, Windows services) in one step.
+/// A node on this host that failover, switchover and rejoin stop and start: through the service that runs it
+/// (pg_ctl, a systemd unit, a Windows service: Hosting's <see cref="IPostgresService"/>, never around it), with the
+/// data directory's own programs (pg_controldata, pg_waldump, pg_rewind, postgres -C) run as the server's account.
 /// </summary>
-public static class NodeControl
+public sealed class ControlledNode
 {
-    /// <summary>
-    /// The local pg_ctl cluster behind <paramref name="instance"/>, or null when PgDr does not control it (another host,
-    /// or a data directory it cannot see whose postmaster.pid names another port).
-    /// </summary>
-    public static Task<LocalCluster?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken) =>
-        LocalServiceControl.TryResolveAsync(instance, cancellationToken);
-
-    /// <summary>A data directory on this host, running or not; the major version is read from its PG_VERSION when not given.</summary>
-    public static async Task<LocalCluster> ForDataDirectoryAsync(string dataDirectory, int? majorVersion, CancellationToken cancellationToken)
+    public ControlledNode(IPostgresService service, LocalCluster tools)
     {
-        var major = majorVersion ?? ReadMajorVersion(dataDirectory);
-        var binaries = await PostgresBinaries.LocateAsync(null, major, cancellationToken).ConfigureAwait(false);
-        return new LocalCluster(binaries, Path.GetFullPath(dataDirectory), OsUser.ForPostgres());
+        Service = service;
+        Tools = tools;
     }
 
-    public static Task StopAsync(LocalCluster cluster, StopMode mode, CancellationToken cancellationToken) =>
-        cluster.StopAsync(mode, cancellationToken);
+    public IPostgresService Service { get; }
 
-    public static Task StartAsync(LocalCluster cluster, CancellationToken cancellationToken) => cluster.StartAsync(cancellationToken);
+    /// <summary>The data directory with the server's programs and account (pg_ctl is not used through it).</summary>
+    public LocalCluster Tools { get; }
 
-    public static Task<bool> IsRunningAsync(LocalCluster cluster, CancellationToken cancellationToken) => cluster.IsRunningAsync(cancellationToken);
+    public string DataDirectory => Tools.DataDirectory;
+
+    public PostgresBinaries Binaries => Tools.Binaries;
+
+    public OsUser RunAs => Tools.RunAs;
+
+    public Task StopAsync(StopMode mode, CancellationToken cancellationToken) => Service.StopAsync(mode, cancellationToken);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Service.StartAsync(cancellationToken);
+
+    public Task<bool> IsRunningAsync(CancellationToken cancellationToken) => Service.IsRunningAsync(cancellationToken);
+
+    public override string ToString() => Service.Description;
+}
+
+/// <summary>Finds the <see cref="ControlledNode"/> behind an instance or a data directory.</summary>
+public static class NodeControl
+{
+    /// <summary>The node behind <paramref name="instance"/>, or null when it does not run on this host.</summary>
+    public static async Task<ControlledNode?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken)
+    {
+        IPostgresService service;
+        try
+        {
+            service = await PostgresServices.ForInstanceAsync(instance, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException ex) when (ex.ErrorId == ErrorIds.ServiceNotControlled)
+        {
+            return null;
+        }
+
+        return await WithToolsAsync(service, service.DataDirectory!, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A data directory on this host, running or not, with the service that runs it.</summary>
+    public static async Task<ControlledNode> ForDataDirectoryAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(dataDirectory);
+        var service = await PostgresServices.ForDataDirectoryAsync(full, null, ReadMajorVersion(full), cancellationToken).ConfigureAwait(false);
+        return await WithToolsAsync(service, full, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<ControlledNode> WithToolsAsync(IPostgresService service, string dataDirectory, CancellationToken cancellationToken)
+    {
+        if (service is LocalCluster cluster)
+        {
+            return new ControlledNode(service, cluster);
+        }
+
+        var binaries = await PostgresBinaries.LocateAsync(null, ReadMajorVersion(dataDirectory), cancellationToken).ConfigureAwait(false);
+        return new ControlledNode(service, new LocalCluster(binaries, dataDirectory, OsUser.ForPostgres()));
+    }
 
     private static int? ReadMajorVersion(string dataDirectory)
     {

@@ -24,7 +24,7 @@ public static class StandbyConversion
         if (string.IsNullOrWhiteSpace(template))
         {
             throw new PgDrInvalidOperationException(
-                ErrorIds.NodeNotControlled,
+                ErrorIds.NoReplicationConnInfo,
                 $"{newPrimary} has no primary_conninfo to take the replication user and password file from (it was never a standby); make {nodeName} a standby with New-PgStandby instead.",
                 newPrimary);
         }
@@ -35,7 +35,7 @@ public static class StandbyConversion
     }
 
     /// <summary>Writes the standby settings into the stopped data directory and makes sure its slot exists on the new primary.</summary>
-    public static async Task<string> ConfigureAsync(LocalCluster cluster, string nodeName, PgInstance newPrimary, ConnInfo conninfo, CancellationToken cancellationToken)
+    public static async Task<string> ConfigureAsync(ControlledNode cluster, string nodeName, PgInstance newPrimary, ConnInfo conninfo, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(conninfo);
@@ -54,10 +54,10 @@ public static class StandbyConversion
     }
 
     /// <summary>Starts the converted standby and waits until it streams from the new primary.</summary>
-    public static async Task<bool> StartAndWaitAsync(LocalCluster cluster, PgInstance node, PgInstance newPrimary, CancellationToken cancellationToken)
+    public static async Task<bool> StartAndWaitAsync(ControlledNode cluster, PgInstance node, PgInstance newPrimary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        await NodeControl.StartAsync(cluster, cancellationToken).ConfigureAwait(false);
+        await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         return await StandbyRepointer.WaitForStreamingAsync(node, newPrimary, StandbyRepointer.StreamingWait, cancellationToken).ConfigureAwait(false);
     }
 }

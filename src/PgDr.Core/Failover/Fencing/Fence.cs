@@ -2,6 +2,7 @@ using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
+using PgDr.Settings;
 using PgDr.Topology;
 
 namespace PgDr.Failover.Fencing;
@@ -86,10 +87,10 @@ public static class Fence
     /// wait for a WAL sender stuck on a dead link, up to wal_sender_timeout), then marks it as a standby
     /// (standby.signal), so a restart by anyone brings it back in recovery, not writable.
     /// </summary>
-    public static async Task StopAsync(LocalCluster cluster, CancellationToken cancellationToken)
+    public static async Task StopAsync(ControlledNode cluster, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        await NodeControl.StopAsync(cluster, StopMode.Immediate, cancellationToken).ConfigureAwait(false);
+        await cluster.StopAsync(StopMode.Immediate, cancellationToken).ConfigureAwait(false);
         MarkAsStandby(cluster.DataDirectory);
     }
 

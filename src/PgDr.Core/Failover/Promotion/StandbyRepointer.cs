@@ -2,6 +2,7 @@ using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
 using PgDr.Replication;
+using PgDr.Settings;
 using PgDr.Topology;
 
 namespace PgDr.Failover.Promotion;

@@ -32,7 +32,7 @@ public static class RejoinService
     {
         ArgumentNullException.ThrowIfNull(request);
         var clock = new StepClock();
-        var cluster = await NodeControl.ForDataDirectoryAsync(request.DataDirectory, null, cancellationToken).ConfigureAwait(false);
+        var cluster = await NodeControl.ForDataDirectoryAsync(request.DataDirectory, cancellationToken).ConfigureAwait(false);
         var (nodeName, port) = await ReadIdentityAsync(cluster, cancellationToken).ConfigureAwait(false);
         var credentials = request.NewPrimary ?? request.Credentials ?? new PgInstance("127.0.0.1");
         var node = ClusterNodes.WithCredentialsOf(credentials, $"127.0.0.1:{port}");
@@ -45,7 +45,7 @@ public static class RejoinService
         }).ConfigureAwait(false);
 
         // First judged while the node may still run (a stray primary): a refusal then changes nothing at all.
-        var running = await NodeControl.IsRunningAsync(cluster, cancellationToken).ConfigureAwait(false);
+        var running = await cluster.IsRunningAsync(cancellationToken).ConfigureAwait(false);
         var divergence = await clock.TimeAsync("divergence", async () =>
         {
             var found = await FindDivergenceAsync(cluster, newHistory, request.AllowDataLoss, nodeName, newName, cancellationToken).ConfigureAwait(false);
@@ -56,7 +56,7 @@ public static class RejoinService
         {
             await clock.TimeAsync("stop", async () =>
             {
-                await NodeControl.StopAsync(cluster, StopMode.Fast, cancellationToken).ConfigureAwait(false);
+                await cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
                 return "stopped (fast)";
             }).ConfigureAwait(false);
 
@@ -112,7 +112,7 @@ public static class RejoinService
             : $"{Records.Count} record(s), {Records.Count(r => r.IsCommit)} commit(s) past the fork at {ForkPoint}";
     }
 
-    private static async Task<NewPrimaryInfo> CheckAsync(RejoinRequest request, LocalCluster cluster, string nodeName, PgInstance credentials, CancellationToken cancellationToken)
+    private static async Task<NewPrimaryInfo> CheckAsync(RejoinRequest request, ControlledNode cluster, string nodeName, PgInstance credentials, CancellationToken cancellationToken)
     {
         var lease = request.Lease is null ? null : await request.Lease.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (lease is not null && lease.IsHeldBy(nodeName))
@@ -139,7 +139,7 @@ public static class RejoinService
     }
 
     /// <summary>The node's records past the fork point; refuses (RejoinWouldDiscardData) when they hold commits, unless allowed.</summary>
-    private static async Task<Divergence> FindDivergenceAsync(LocalCluster cluster, TimelineHistory newHistory, bool allowDataLoss, string nodeName, string newName, CancellationToken cancellationToken)
+    private static async Task<Divergence> FindDivergenceAsync(ControlledNode cluster, TimelineHistory newHistory, bool allowDataLoss, string nodeName, string newName, CancellationToken cancellationToken)
     {
         var control = await ControlData.ReadAsync(cluster, cancellationToken).ConfigureAwait(false);
         var timeline = LatestTimeline(cluster.DataDirectory, control.CheckpointTimeline);
@@ -193,7 +193,7 @@ public static class RejoinService
     /// aside; after: they are put back, because pg_rewind copies the source's. The password reaches pg_rewind in a
     /// temporary 0600 password file, never on its command line.
     /// </summary>
-    private static async Task RewindAsync(LocalCluster cluster, PgInstance source, CancellationToken cancellationToken)
+    private static async Task RewindAsync(ControlledNode cluster, PgInstance source, CancellationToken cancellationToken)
     {
         var restoreCommand = await PostgresSettingAsync(cluster, "restore_command", cancellationToken).ConfigureAwait(false);
         foreach (var signal in new[] { "standby.signal", "recovery.signal" })
@@ -279,7 +279,7 @@ public static class RejoinService
     }
 
     /// <summary>The node's name (cluster_name, else its directory's name) and port, as its configuration sets them.</summary>
-    private static async Task<(string Name, int Port)> ReadIdentityAsync(LocalCluster cluster, CancellationToken cancellationToken)
+    private static async Task<(string Name, int Port)> ReadIdentityAsync(ControlledNode cluster, CancellationToken cancellationToken)
     {
         var clusterName = await PostgresSettingAsync(cluster, "cluster_name", cancellationToken).ConfigureAwait(false);
         var port = int.Parse(await PostgresSettingAsync(cluster, "port", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
@@ -287,7 +287,7 @@ public static class RejoinService
     }
 
     /// <summary>A setting as the node's configuration files give it (postgres -C), running or not.</summary>
-    private static async Task<string> PostgresSettingAsync(LocalCluster cluster, string name, CancellationToken cancellationToken)
+    private static async Task<string> PostgresSettingAsync(ControlledNode cluster, string name, CancellationToken cancellationToken)
     {
         var result = await ProcessRunner.RunCheckedAsync(cluster.Binaries.Tool("postgres"), ["-D", cluster.DataDirectory, "-C", name], cancellationToken, cluster.RunAs)
             .ConfigureAwait(false);

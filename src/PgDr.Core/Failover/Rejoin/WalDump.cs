@@ -22,7 +22,7 @@ public static partial class WalDump
     /// The records on <paramref name="timeline"/> from <paramref name="from"/> (the first record at or after it) to
     /// the end of the WAL; null when pg_waldump cannot read there (the segment is gone).
     /// </summary>
-    public static async Task<IReadOnlyList<WalRecord>?> ReadFromAsync(LocalCluster cluster, uint timeline, PgLsn from, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<WalRecord>?> ReadFromAsync(ControlledNode cluster, uint timeline, PgLsn from, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var result = await ProcessRunner.RunAsync(

@@ -71,7 +71,7 @@ public static class SwitchoverService
         var stoppedAt = clock.Elapsed;
         var final = await clock.TimeAsync("stop old primary", async () =>
         {
-            await NodeControl.StopAsync(c.Cluster, StopMode.Fast, cancellationToken).ConfigureAwait(false);
+            await c.Cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
             await PgConnector.ForgetPooledAsync(c.Old.Instance).ConfigureAwait(false);
             var control = await ControlData.ReadAsync(c.Cluster, cancellationToken).ConfigureAwait(false);
             return (control.LatestCheckpoint, $"shutdown checkpoint at {control.LatestCheckpoint}");
@@ -138,7 +138,7 @@ public static class SwitchoverService
         };
     }
 
-    private sealed record Checks(PgNode Target, string TargetName, PgNode Old, string OldName, LocalCluster Cluster, long LagBytes, PgDrLease? Lease, string TargetConnInfo);
+    private sealed record Checks(PgNode Target, string TargetName, PgNode Old, string OldName, ControlledNode Cluster, long LagBytes, PgDrLease? Lease, string TargetConnInfo);
 
     private static async Task<Checks> CheckAsync(SwitchoverRequest request, CancellationToken cancellationToken)
     {
@@ -179,7 +179,7 @@ public static class SwitchoverService
 
         var cluster = await NodeControl.TryResolveAsync(oldInstance, cancellationToken).ConfigureAwait(false)
             ?? throw new PgDrInvalidOperationException(
-                ErrorIds.NodeNotControlled,
+                ErrorIds.ServiceNotControlled,
                 $"PgDr does not control {oldName}'s service ({oldInstance} is not a pg_ctl cluster on this host); run the switchover on its host. Nothing was changed.",
                 oldInstance);
         var conninfo = await ClusterNodes.SettingAsync(request.Target, "primary_conninfo", cancellationToken).ConfigureAwait(false);
@@ -202,6 +202,6 @@ public static class SwitchoverService
             await request.Lease!.TakeAsync(lease, new LeaseClaim(c.OldName, c.Old.Instance.Name, c.Old.SystemIdentifier, c.Old.Timeline, "switchover rolled back"), lease.TtlSeconds, cancellationToken).ConfigureAwait(false);
         }
 
-        await NodeControl.StartAsync(c.Cluster, cancellationToken).ConfigureAwait(false);
+        await c.Cluster.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 }
