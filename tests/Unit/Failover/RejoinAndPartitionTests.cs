@@ -100,6 +100,28 @@ public sealed class RejoinAndPartitionTests
     }
 
     [Fact]
+    public async Task Rejoin_of_a_node_whose_WAL_is_gone_needs_Force_and_is_then_built_again_by_base_backup()
+    {
+        await using var sb = await FailoverSandbox.CreateAsync("fo-rebuild", standbys: 1);
+        var (a, b) = (sb["region-a"], sb["region-b"]);
+        await FailoverService.RunAsync(new FailoverRequest { Target = b, OldPrimary = a, Lease = sb.Lease }, null, CancellationToken.None);
+        var dataDirectory = sb.Sandbox.Node("region-a").DataDirectory;
+        foreach (var segment in Directory.GetFiles(Path.Combine(dataDirectory, "pg_wal")).Where(f => Path.GetFileName(f).Length == 24))
+        {
+            File.Delete(segment);
+        }
+
+        var refused = await Assert.ThrowsAsync<PgDrInvalidOperationException>(() =>
+            RejoinService.RunAsync(new RejoinRequest { DataDirectory = dataDirectory, NewPrimary = b, Lease = sb.Lease }, null, CancellationToken.None));
+        var rebuilt = await RejoinService.RunAsync(new RejoinRequest { DataDirectory = dataDirectory, NewPrimary = b, Lease = sb.Lease, AllowDataLoss = true }, null, CancellationToken.None);
+
+        Assert.Equal(ErrorIds.RejoinNeedsBaseBackup, refused.ErrorId);
+        Assert.Equal(RejoinMethod.BaseBackup, rebuilt.Method);
+        Assert.True(rebuilt.Streaming);
+        Assert.False(await FailoverSandbox.IsPrimaryAsync(a));
+    }
+
+    [Fact]
     public async Task Rejoin_of_the_lease_holder_is_refused()
     {
         await using var sb = await FailoverSandbox.CreateAsync("fo-holder", standbys: 1);

@@ -12,6 +12,9 @@ public enum RejoinMethod
 
     /// <summary>pg_rewind from the new primary undid what it wrote past the fork.</summary>
     Rewind,
+
+    /// <summary>Rewind was not possible (its WAL from the fork was gone, or pg_rewind failed): built again from the new primary (New-PgStandby).</summary>
+    BaseBackup,
 }
 
 /// <summary>What rejoin did to a node.</summary>

@@ -66,17 +66,30 @@ public static class RejoinService
 
         var conninfo = await StandbyConversion.ConnInfoForAsync(newPrimary, nodeName, cancellationToken).ConfigureAwait(false);
         var method = RejoinMethod.Follow;
+        if (divergence.WalGone)
+        {
+            return await RebuildAsync(clock, cluster, node, nodeName, port, newPrimary, newName, conninfo, divergence, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         if (divergence.Records.Count > 0)
         {
             method = RejoinMethod.Rewind;
             progress?.Report(new PgDrProgress(Activity, $"pg_rewind {nodeName} from {newName}"));
-            await clock.TimeAsync("rewind", async () =>
+            try
             {
-                // The slot first: it holds the new primary's WAL from now on, which the rewound node replays and streams.
-                await StandbyRepointer.EnsureSlotAsync(newPrimary, Replication.ReplicationSlotName.FromNodeName(nodeName), cancellationToken).ConfigureAwait(false);
-                await RewindAsync(cluster, newPrimary, cancellationToken).ConfigureAwait(false);
-                return $"discarded {divergence.Records.Count} record(s) past {divergence.ForkPoint}";
-            }).ConfigureAwait(false);
+                await clock.TimeAsync("rewind", async () =>
+                {
+                    // The slot first: it holds the new primary's WAL from now on, which the rewound node replays and streams.
+                    await StandbyRepointer.EnsureSlotAsync(newPrimary, Replication.ReplicationSlotName.FromNodeName(nodeName), cancellationToken).ConfigureAwait(false);
+                    await RewindAsync(cluster, newPrimary, cancellationToken).ConfigureAwait(false);
+                    return $"discarded {divergence.Records.Count} record(s) past {divergence.ForkPoint}";
+                }).ConfigureAwait(false);
+            }
+            catch (PgDrException ex) when (ex.ErrorId == ErrorIds.RewindFailed)
+            {
+                // What the node alone had was judged above (none, or its loss allowed): a base backup loses nothing more.
+                return await RebuildAsync(clock, cluster, node, nodeName, port, newPrimary, newName, conninfo, divergence, progress, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         progress?.Report(new PgDrProgress(Activity, $"starting {nodeName} as a standby of {newName}"));
@@ -103,9 +116,54 @@ public static class RejoinService
         };
     }
 
+    /// <summary>
+    /// Builds the node again from the new primary with the standby engine (New-PgStandby -Force: the old data directory
+    /// is set aside and deleted only once the new standby streams), same name, port, slot and password file.
+    /// </summary>
+    private static async Task<PgRejoinResult> RebuildAsync(
+        StepClock clock, ControlledNode cluster, PgInstance node, string nodeName, int port, PgInstance newPrimary, string newName, ConnInfo conninfo, Divergence divergence,
+        IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
+    {
+        progress?.Report(new PgDrProgress(Activity, $"base backup of {nodeName} from {newName}"));
+        var slot = Replication.ReplicationSlotName.FromNodeName(nodeName);
+        var standby = await clock.TimeAsync("base backup", async () =>
+        {
+            await StandbyRepointer.EnsureSlotAsync(newPrimary, slot, cancellationToken).ConfigureAwait(false);
+            var created = await Replication.Standby.StandbyService.CreateAsync(
+                new Replication.Standby.StandbyRequest
+                {
+                    Upstream = newPrimary,
+                    DataDirectory = cluster.DataDirectory,
+                    Name = nodeName,
+                    SlotName = slot,
+                    ReplicationUser = conninfo["user"],
+                    PasswordFile = conninfo["passfile"],
+                    Port = port,
+                    Force = true,
+                },
+                progress,
+                cancellationToken).ConfigureAwait(false);
+            return (created, $"built again from {newName}");
+        }).ConfigureAwait(false);
+        return new PgRejoinResult
+        {
+            Instance = node,
+            Node = nodeName,
+            DataDirectory = cluster.DataDirectory,
+            NewPrimary = newName,
+            Method = RejoinMethod.BaseBackup,
+            ForkPoint = divergence.ForkPoint,
+            DiscardedRecords = divergence.Records.Count,
+            DiscardedTransactions = divergence.Records.Count(r => r.IsCommit),
+            Streaming = standby.Node.ReceiverStatus == "streaming",
+            Duration = clock.Elapsed,
+            Steps = clock.Steps,
+        };
+    }
+
     private sealed record NewPrimaryInfo(PgInstance Instance, string Name, TimelineHistory History);
 
-    private sealed record Divergence(PgLsn? ForkPoint, IReadOnlyList<WalRecord> Records)
+    private sealed record Divergence(PgLsn? ForkPoint, IReadOnlyList<WalRecord> Records, bool WalGone = false)
     {
         public override string ToString() => Records.Count == 0
             ? $"nothing past the fork{(ForkPoint is { } f ? $" at {f}" : string.Empty)}"
@@ -154,11 +212,19 @@ public static class RejoinService
         // Read from the fork, or from the last checkpoint when that is later (the fork's segment may be gone then,
         // and everything up to a checkpoint after the fork is past it anyway... except records before the checkpoint).
         var from = fork.Value < control.LatestCheckpoint ? fork.Value : control.LatestCheckpoint;
-        var records = await WalDump.ReadFromAsync(cluster, timeline, from, cancellationToken).ConfigureAwait(false)
-            ?? throw new PgDrInvalidOperationException(
-                ErrorIds.RejoinNeedsBaseBackup,
-                $"The WAL of {nodeName} from {from} on timeline {timeline} is gone, so neither what it holds past the fork at {fork} can be judged nor can pg_rewind work; build it again from {newName} (New-PgStandby -Force). Nothing was changed.",
-                nodeName);
+        var records = await WalDump.ReadFromAsync(cluster, timeline, from, cancellationToken).ConfigureAwait(false);
+        if (records is null)
+        {
+            // What it holds past the fork cannot be judged, and pg_rewind cannot work: only a base backup brings it back,
+            // and only when losing whatever it alone has is accepted.
+            return allowDataLoss
+                ? new Divergence(fork, [], WalGone: true)
+                : throw new PgDrInvalidOperationException(
+                    ErrorIds.RejoinNeedsBaseBackup,
+                    $"The WAL of {nodeName} from {from} on timeline {timeline} is gone, so what it holds past the fork at {fork} cannot be judged and pg_rewind cannot work. Nothing was changed; -Force builds it again from {newName} (a base backup), discarding whatever only it has.",
+                    nodeName);
+        }
+
         var past = records.Where(r => r.Lsn >= fork.Value).ToList();
         var commits = past.Count(r => r.IsCommit);
         if (commits > 0 && !allowDataLoss)
