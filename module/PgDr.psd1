@@ -30,6 +30,10 @@
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
         'Test-PgWalArchive'
+        'Invoke-PgFailover'
+        'Invoke-PgSwitchover'
+        'Join-PgCluster'
+        'Get-PgDrLease'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

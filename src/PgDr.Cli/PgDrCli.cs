@@ -18,6 +18,10 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
+        foreach (var command in FailoverCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         return root;
     }
 

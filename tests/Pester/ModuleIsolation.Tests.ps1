@@ -91,3 +91,22 @@ Describe 'PgDr in a session that already holds other versions of its dependencie
         $result.UnreachableErrorId | Should -BeLike 'HostUnreachable,*'
     }
 }
+
+Describe 'An engine assembly that cannot be loaded' {
+    It 'is a ModuleLoadFailed error that -ErrorAction SilentlyContinue keeps non-terminating' {
+        # A module folder whose Dependencies lack Npgsql (an interrupted copy): the first cmdlet that connects needs it.
+        $broken = Join-Path $work 'broken module'
+        Copy-Item (Split-Path $modulePath) $broken -Recurse
+        Remove-Item (Join-Path $broken 'Dependencies/Npgsql.dll')
+        $script = Join-Path $work 'broken.ps1'
+        Set-Content $script @'
+param($ModulePath)
+Import-Module $ModulePath
+Get-PgDrNode '127.0.0.1:1' -ErrorAction SilentlyContinue -ErrorVariable failed
+"after: $($failed[0].FullyQualifiedErrorId) | $($failed[0].CategoryInfo.Category) | $($failed[0].TargetObject)"
+'@
+        $output = & (Get-PgDrPwshPath) -NoProfile -NonInteractive -File $script -ModulePath (Join-Path $broken 'PgDr.psd1') 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+        "$output" | Should -Match 'after: ModuleLoadFailed,PgDr\.Cmdlets\.Topology\.GetPgDrNodeCommand \| NotInstalled \| Npgsql, Version='
+    }
+}

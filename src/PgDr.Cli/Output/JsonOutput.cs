@@ -35,4 +35,9 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
+[JsonSerializable(typeof(PgDr.Failover.PgFailoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]
+[JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

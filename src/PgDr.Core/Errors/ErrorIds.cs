@@ -103,4 +103,21 @@ public static class ErrorIds
     public const string RepositoryAccessDenied = "RepositoryAccessDenied";
     public const string RepositoryFull = "RepositoryFull";
     public const string RepositoryOperationFailed = "RepositoryOperationFailed";
+
+    // Failover: the single-writer lease, fencing, promotion, switchover, rejoin
+    public const string LeaseConflict = "LeaseConflict";
+    public const string LeaseHeldByLiveHolder = "LeaseHeldByLiveHolder";
+    public const string LeaseHolderMismatch = "LeaseHolderMismatch";
+    public const string LeaseRepositoryUnsupported = "LeaseRepositoryUnsupported";
+    public const string DataLossExceedsLimit = "DataLossExceedsLimit";
+    public const string DataLossUnknown = "DataLossUnknown";
+    public const string FenceNotConfirmed = "FenceNotConfirmed";
+    public const string PromotionFailed = "PromotionFailed";
+    public const string WriteCheckFailed = "WriteCheckFailed";
+    public const string NoReplicationConnInfo = "NoReplicationConnInfo";
+    public const string SwitchoverTargetLagging = "SwitchoverTargetLagging";
+    public const string RejoinWouldDiscardData = "RejoinWouldDiscardData";
+    public const string RejoinNodeHoldsLease = "RejoinNodeHoldsLease";
+    public const string RejoinNeedsBaseBackup = "RejoinNeedsBaseBackup";
+    public const string RewindFailed = "RewindFailed";
 }
