@@ -9,13 +9,20 @@ namespace PgDr.Hosting;
 /// </summary>
 public sealed class OsUser
 {
-    private OsUser(string name, bool switchNeeded)
+    private OsUser(string name, bool switchNeeded, string? homeDirectory = null)
     {
         Name = name;
         SwitchNeeded = switchNeeded;
+        HomeDirectory = homeDirectory;
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// The account's home directory when programs switch to it; they get it as HOME, because libpq looks there for
+    /// ~/.pgpass and ~/.postgresql/ (client certificates), and root's home is closed to other accounts.
+    /// </summary>
+    public string? HomeDirectory { get; }
 
     /// <summary>True when programs must be started under another account than the caller's.</summary>
     public bool SwitchNeeded { get; }
@@ -34,7 +41,8 @@ public sealed class OsUser
         }
 
         var name = string.IsNullOrEmpty(serviceAccount) ? "postgres" : serviceAccount;
-        if (getpwnam(name) == IntPtr.Zero)
+        var entry = getpwnam(name);
+        if (entry == IntPtr.Zero)
         {
             throw new PgDrException(
                 ErrorIds.OsUserNotFound,
@@ -43,7 +51,8 @@ public sealed class OsUser
                 name);
         }
 
-        return new OsUser(name, switchNeeded: true);
+        var home = Marshal.PtrToStringAnsi(Marshal.PtrToStructure<Passwd>(entry).Directory);
+        return new OsUser(name, switchNeeded: true, string.IsNullOrEmpty(home) ? null : home);
     }
 
     /// <summary>Hands a directory tree to this account (when running as root); otherwise nothing to do.</summary>
@@ -95,4 +104,16 @@ public sealed class OsUser
 
     [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern IntPtr getpwnam(string name);
+
+    /// <summary>struct passwd of glibc (pwd.h), as far as the home directory.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Passwd
+    {
+        public IntPtr Name;
+        public IntPtr Password;
+        public uint UserId;
+        public uint GroupId;
+        public IntPtr Gecos;
+        public IntPtr Directory;
+    }
 }

@@ -50,6 +50,11 @@ public static class ProcessRunner
             start.ArgumentList.Add(a);
         }
 
+        if (runAs is { SwitchNeeded: true, HomeDirectory: { } home })
+        {
+            start.Environment["HOME"] = home;
+        }
+
         if (environment is not null)
         {
             foreach (var (key, value) in environment)
