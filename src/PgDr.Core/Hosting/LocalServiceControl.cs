@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 
@@ -15,42 +12,15 @@ public static class LocalServiceControl
 {
     public static async Task RestartAsync(PgInstance instance, CancellationToken cancellationToken)
     {
-        var (dataDirectory, major) = await PgConnector.RunAsync(instance, async conn =>
-        {
-            using var cmd = new NpgsqlCommand("SELECT current_setting('data_directory'), current_setting('server_version_num')::int / 10000", conn);
-            using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            return (reader.GetString(0), reader.GetInt32(1));
-        }, cancellationToken).ConfigureAwait(false);
-
-        if (!IsLocal(instance.Host) || !PostmasterListensOn(dataDirectory, instance.Port))
-        {
-            throw new PgDrInvalidOperationException(
+        var node = await LocalNode.FindAsync(instance, cancellationToken).ConfigureAwait(false)
+            ?? throw new PgDrInvalidOperationException(
                 ErrorIds.RestartNotControlled,
                 $"PgDr does not control the service of {instance} (not a local pg_ctl cluster it can see); restart it with its service manager (e.g. systemctl restart postgresql).",
                 instance);
-        }
 
-        var binaries = await PostgresBinaries.LocateAsync(null, major, cancellationToken).ConfigureAwait(false);
-        var cluster = new LocalCluster(binaries, dataDirectory, OsUser.ForPostgres());
+        var binaries = await PostgresBinaries.LocateAsync(null, node.MajorVersion, cancellationToken).ConfigureAwait(false);
+        var cluster = new LocalCluster(binaries, node.DataDirectory, OsUser.ForPostgres());
         await cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static bool IsLocal(string host) =>
-        host is "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
-
-    private static bool PostmasterListensOn(string dataDirectory, int port)
-    {
-        try
-        {
-            // postmaster.pid: line 4 is the port.
-            var lines = File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).Take(4).ToList();
-            return lines.Count == 4 && int.TryParse(lines[3], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p == port;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 }

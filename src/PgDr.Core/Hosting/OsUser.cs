@@ -9,16 +9,20 @@ namespace PgDr.Hosting;
 /// </summary>
 public sealed class OsUser
 {
-    private OsUser(string name, bool switchNeeded)
+    private OsUser(string name, bool switchNeeded, bool canRunAs = true)
     {
         Name = name;
         SwitchNeeded = switchNeeded;
+        CanRunAs = canRunAs;
     }
 
     public string Name { get; }
 
     /// <summary>True when programs must be started under another account than the caller's.</summary>
     public bool SwitchNeeded { get; }
+
+    /// <summary>False when this is another account than the caller's and the caller is not root: nothing can run as it.</summary>
+    public bool CanRunAs { get; }
 
     public static bool CallerIsRoot => !OperatingSystem.IsWindows() && geteuid() == 0;
 
@@ -44,6 +48,37 @@ public sealed class OsUser
         }
 
         return new OsUser(name, switchNeeded: true);
+    }
+
+    /// <summary>
+    /// The account with user id <paramref name="uid"/> (e.g. the one a running server uses): the caller itself, an
+    /// account root can switch to, or one the caller cannot act as (<see cref="CanRunAs"/> false). Null when the id
+    /// has no account name.
+    /// </summary>
+    public static OsUser? ForUid(uint uid)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var entry = getpwuid(uid);
+        if (entry == IntPtr.Zero)
+        {
+            return null;
+        }
+
+        // struct passwd begins with char *pw_name.
+        var name = Marshal.PtrToStringAnsi(Marshal.ReadIntPtr(entry));
+        if (string.IsNullOrEmpty(name))
+        {
+            return null;
+        }
+
+        var callerUid = geteuid();
+        return callerUid == uid ? new OsUser(name, switchNeeded: false)
+            : callerUid == 0 ? new OsUser(name, switchNeeded: true)
+            : new OsUser(name, switchNeeded: true, canRunAs: false);
     }
 
     /// <summary>Hands a directory tree to this account (when running as root); otherwise nothing to do.</summary>
@@ -74,4 +109,7 @@ public sealed class OsUser
 
     [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern IntPtr getpwnam(string name);
+
+    [DllImport("libc")]
+    private static extern IntPtr getpwuid(uint uid);
 }

@@ -19,7 +19,8 @@ public static class ProcessRunner
         CancellationToken cancellationToken,
         OsUser? runAs = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        string? workingDirectory = null)
+        string? workingDirectory = null,
+        bool replaceEnvironment = false)
     {
         var start = new ProcessStartInfo
         {
@@ -51,6 +52,12 @@ public static class ProcessRunner
 
         if (environment is not null)
         {
+            if (replaceEnvironment)
+            {
+                // Exactly another process's environment (the postmaster's, for what archive_command will see).
+                start.Environment.Clear();
+            }
+
             foreach (var (key, value) in environment)
             {
                 start.Environment[key] = value;

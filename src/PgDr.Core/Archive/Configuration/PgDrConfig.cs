@@ -72,11 +72,21 @@ public sealed class PgDrConfig
         {
             text = File.ReadAllText(path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            // archive_command runs as the server's account, which often is not the one that wrote the file: say which.
+            throw new PgDrException(
+                ErrorIds.ConfigAccessDenied,
+                PgDrErrorCategory.PermissionDenied,
+                $"The PgDr configuration {path} cannot be read by the OS account '{Environment.UserName}' (permission denied on the file or a directory above it).",
+                path,
+                ex);
+        }
+        catch (IOException ex)
         {
             throw new PgDrException(
                 ex is FileNotFoundException or DirectoryNotFoundException ? ErrorIds.ConfigNotFound : ErrorIds.InvalidConfig,
-                ex is UnauthorizedAccessException ? PgDrErrorCategory.PermissionDenied : PgDrErrorCategory.ObjectNotFound,
+                ex is FileNotFoundException or DirectoryNotFoundException ? PgDrErrorCategory.ObjectNotFound : PgDrErrorCategory.ReadError,
                 $"Cannot read the PgDr configuration {path}: {ex.Message}",
                 path,
                 ex);

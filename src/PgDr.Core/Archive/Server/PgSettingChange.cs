@@ -41,5 +41,11 @@ public sealed class PgWalArchivingChange
     /// <summary>The node was restarted by PgDr (only with -Restart, and only where PgDr controls the service).</summary>
     public bool Restarted { get; init; }
 
+    /// <summary>
+    /// The OS account pgdr was run as, before anything was changed, to prove it can execute pgdr and read the
+    /// configuration and key (a node on this host); null when that could not be checked.
+    /// </summary>
+    public string? AccessCheckedAs { get; init; }
+
     public override string ToString() => $"{NodeName}: {Settings.Count(s => s.Changed)} change(s){(RestartPending ? ", restart pending" : string.Empty)}";
 }
