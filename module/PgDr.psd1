@@ -24,6 +24,7 @@
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
         'Test-PgWalArchive'
+        'New-PgWalRepository'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -17,6 +17,7 @@ public static class PgDrCli
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
         root.Subcommands.Add(ConfigCommands.Build());
+        root.Subcommands.Add(RepoCommands.Build());
         return root;
     }
 

@@ -28,6 +28,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
 [JsonSerializable(typeof(PgDr.Archive.Configuration.PgDrConfigCheckResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Archive.Stanza.PgWalRepository>))]
 [JsonSerializable(typeof(WalPushResult))]
 [JsonSerializable(typeof(WalFetchResult))]
 [JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]
