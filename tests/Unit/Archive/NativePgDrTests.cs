@@ -64,6 +64,27 @@ public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture c
         Assert.Equal(string.Empty, missing.StandardOutput + missing.StandardError);
     }
 
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("lz4")]
+    public async Task The_native_pgdr_pushes_with_the_managed_codec_and_fetches_with_the_system_library(string compression)
+    {
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("managed");
+        var repository = ArchiveTestSupport.FileSystemRepository("local", Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName);
+        var managedDirectory = Directory.CreateDirectory(Path.Combine(directory, "managed")).FullName;
+        var managed = await ArchiveTestSupport.WriteConfigAsync(managedDirectory, ArchiveTestSupport.ConfigJson("main", [repository], compression, codecs: "managed"));
+        var nativeConfig = await ArchiveTestSupport.WriteConfigAsync(directory, ArchiveTestSupport.ConfigJson("main", [repository], compression, codecs: "native"));
+        var segment = corpus.Segments[1];
+        var destination = Path.Combine(directory, "RECOVERYXLOG");
+
+        var pushed = await native.RunAsync("wal", "push", "--config", managed, segment);
+        var fetched = await native.RunAsync("wal", "fetch", "--config", nativeConfig, Path.GetFileName(segment), destination);
+
+        Assert.True(pushed.ExitCode == 0, pushed.StandardError);
+        Assert.True(fetched.ExitCode == 0, fetched.StandardError);
+        Assert.Equal(ArchiveTestSupport.Sha256(segment), ArchiveTestSupport.Sha256(destination));
+    }
+
     [Fact]
     public async Task In_async_mode_the_native_pgdr_starts_its_worker_and_returns_once_the_segment_is_archived()
     {

@@ -45,6 +45,23 @@ internal sealed unsafe class ZstdLibrary
     /// <summary>The process-wide library; throws <c>CompressionLibraryMissing</c> when libzstd is not installed.</summary>
     public static ZstdLibrary Instance => Shared.Value;
 
+    /// <summary>Whether the system library loads (and has what PgDr needs); the managed port stands in where not.</summary>
+    public static bool IsAvailable
+    {
+        get
+        {
+            try
+            {
+                _ = Shared.Value;
+                return true;
+            }
+            catch (PgDr.Errors.PgDrException ex) when (ex.ErrorId == PgDr.Errors.ErrorIds.CompressionLibraryMissing)
+            {
+                return false;
+            }
+        }
+    }
+
     public delegate* unmanaged<nint> CreateCCtx { get; }
 
     public delegate* unmanaged<nint, nuint> FreeCCtx { get; }

@@ -45,6 +45,13 @@ public sealed class PgDrConfig
     [JsonPropertyName("checksum")]
     public string Checksum { get; set; } = "xxh128";
 
+    /// <summary>
+    /// auto (default: the system's libzstd / liblz4 where they load, else the managed ports), native or managed. The
+    /// frames are the same either way, so changing this never makes an archived object unreadable.
+    /// </summary>
+    [JsonPropertyName("codecs")]
+    public string Codecs { get; set; } = "auto";
+
     [JsonPropertyName("encryption")]
     public EncryptionConfig? Encryption { get; set; }
 
@@ -60,6 +67,9 @@ public sealed class PgDrConfig
 
     [JsonIgnore]
     public ContentChecksumAlgorithm ChecksumAlgorithm { get; private set; } = ContentChecksum.Default;
+
+    [JsonIgnore]
+    public CodecImplementation CodecImplementation { get; private set; }
 
     /// <summary>The file named by <paramref name="explicitPath"/>, else PGDR_CONFIG, else <see cref="DefaultPath"/>.</summary>
     public static PgDrConfig Load(string? explicitPath)
@@ -163,6 +173,13 @@ public sealed class PgDrConfig
         }
 
         ChecksumAlgorithm = checksum;
+        CodecImplementation = Codecs.ToLowerInvariant() switch
+        {
+            "auto" => CodecImplementation.Auto,
+            "native" => CodecImplementation.Native,
+            "managed" => CodecImplementation.Managed,
+            _ => throw Invalid(SourcePath, $"'codecs' must be auto, native or managed (got '{Codecs}')"),
+        };
         if (Encryption is not null && string.IsNullOrEmpty(Encryption.KeyFile) == string.IsNullOrEmpty(Encryption.KeyEnv))
         {
             throw Invalid(SourcePath, "'encryption' names exactly one of 'keyFile' or 'keyEnv'");

@@ -15,6 +15,9 @@ public sealed class ArchiveObjectOptions
 
     public CompressionSpec Compression { get; init; } = CompressionSpec.Default;
 
+    /// <summary>The system library or the managed port for zstd and lz4 (the same format either way).</summary>
+    public CodecImplementation Codecs { get; init; }
+
     /// <summary>The archive key; null stores the object unencrypted.</summary>
     public ArchiveKey? Key { get; init; }
 
@@ -59,6 +62,9 @@ public sealed class ArchiveReadOptions
 {
     /// <summary>The archive key; required for encrypted objects.</summary>
     public ArchiveKey? Key { get; init; }
+
+    /// <summary>The system library or the managed port for zstd and lz4; either reads what the other wrote.</summary>
+    public CodecImplementation Codecs { get; init; }
 
     /// <summary>
     /// With a key given, unencrypted objects are refused (<c>ArchiveObjectNotEncrypted</c>) unless this is set:

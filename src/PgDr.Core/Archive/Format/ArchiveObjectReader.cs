@@ -39,7 +39,7 @@ public static class ArchiveObjectReader
 
         var (header, headerBytes) = await ArchiveObjectHeader.ReadWithBytesAsync(archived, cancellationToken).ConfigureAwait(false);
         using var cipher = OpenCipher(header, options);
-        var codec = CompressionCodec.For(header.Compression.Algorithm);
+        var codec = CompressionCodec.For(header.Compression.Algorithm, options.Codecs);
 
         using var objectHash = cipher is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         objectHash?.AppendData(headerBytes);
