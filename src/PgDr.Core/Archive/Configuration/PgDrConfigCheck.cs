@@ -32,7 +32,9 @@ public static class PgDrConfigCheck
             ConfigPath = Path.GetFullPath(config.SourcePath),
             Account = Environment.UserName,
             Stanza = config.Stanza,
-            Encryption = key?.Source ?? "none",
+            Encryption = config.Encryption?.Kms is { } kms
+                ? $"AWS KMS key {kms.KeyId}{(key is null ? string.Empty : " (new objects), and " + key.Source + " (older objects)")}"
+                : key?.Source ?? "none",
         };
     }
 }

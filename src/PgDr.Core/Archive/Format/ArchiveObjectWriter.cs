@@ -128,7 +128,7 @@ public static class ArchiveObjectWriter
 
             // Chosen before anything is written, so a missing zstd/lz4 library fails cleanly.
             var codec = CompressionCodec.For(options.Compression.Algorithm, options.Codecs);
-            var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.Checksum, options.ChunkSize, options.Name);
+            var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.WrappedKey, options.Checksum, options.ChunkSize, options.Name);
             return new Encoder(options, codec, header, headerBytes, destination, stableInput);
         }
 

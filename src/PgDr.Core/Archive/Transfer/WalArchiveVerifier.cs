@@ -94,7 +94,7 @@ public static class WalArchiveVerifier
         var results = new List<PgWalArchiveVerification>();
         foreach (var entry in entries)
         {
-            results.Add(await VerifyRepositoryAsync(entry, factory, config.Stanza, new ArchiveReadOptions { Key = key, Codecs = config.CodecImplementation }, options.Parallelism, progress, cancellationToken).ConfigureAwait(false));
+            results.Add(await VerifyRepositoryAsync(entry, factory, config.Stanza, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, options.Parallelism, progress, cancellationToken).ConfigureAwait(false));
         }
 
         return results;

@@ -52,7 +52,7 @@ public static class WalFetchService
 
                     await using (stored.ConfigureAwait(false))
                     {
-                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key, Codecs = config.CodecImplementation }, cancellationToken).ConfigureAwait(false);
+                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, cancellationToken).ConfigureAwait(false);
                         return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum };
                     }
                 }

@@ -30,6 +30,9 @@ public static class WalPushService
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
         using var key = config.LoadKey();
 
+        // Before anything is read or written: a key service that refuses (a disabled or revoked key) stops the push here.
+        var dataKey = config.KeyService is { } keyService ? await keyService.DataKeyAsync(cancellationToken).ConfigureAwait(false) : null;
+
         WalSegmentHeader? header = null;
         if (name.Kind is WalFileKind.Segment or WalFileKind.Partial)
         {
@@ -51,7 +54,7 @@ public static class WalPushService
             ArchiveObjectSummary summary;
             try
             {
-                summary = await ArchiveObjectWriter.WriteFileAsync(path, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Codecs = config.CodecImplementation, Checksum = config.ChecksumAlgorithm, Key = key }, cancellationToken).ConfigureAwait(false);
+                summary = await ArchiveObjectWriter.WriteFileAsync(path, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Codecs = config.CodecImplementation, Checksum = config.ChecksumAlgorithm, Key = dataKey?.Key ?? key, WrappedKey = dataKey?.Wrapped }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
             {
@@ -70,7 +73,7 @@ public static class WalPushService
 
             var objectKey = ArchiveLayout.WalKey(config.Stanza, name);
             var results = await Task.WhenAll(config.Repositories.Select(entry =>
-                PushToAsync(entry, factory, config.Stanza, header, objectKey, path, tempPath, summary, new ArchiveReadOptions { Key = key, AllowUnencrypted = true, Codecs = config.CodecImplementation }, cancellationToken))).ConfigureAwait(false);
+                PushToAsync(entry, factory, config.Stanza, header, objectKey, path, tempPath, summary, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, AllowUnencrypted = true, Codecs = config.CodecImplementation }, cancellationToken))).ConfigureAwait(false);
             var result = new WalPushResult { WalFileName = name.Name, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum, Repositories = results };
 
             // A different file under an archived name is never "archived": report it above everything else.
