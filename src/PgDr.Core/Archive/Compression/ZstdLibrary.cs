@@ -46,21 +46,7 @@ internal sealed unsafe class ZstdLibrary
     public static ZstdLibrary Instance => Shared.Value;
 
     /// <summary>Whether the system library loads (and has what PgDr needs); the managed port stands in where not.</summary>
-    public static bool IsAvailable
-    {
-        get
-        {
-            try
-            {
-                _ = Shared.Value;
-                return true;
-            }
-            catch (PgDr.Errors.PgDrException ex) when (ex.ErrorId == PgDr.Errors.ErrorIds.CompressionLibraryMissing)
-            {
-                return false;
-            }
-        }
-    }
+    public static bool IsAvailable => NativeCodecLibrary.Loads(Shared);
 
     public delegate* unmanaged<nint> CreateCCtx { get; }
 
