@@ -20,14 +20,15 @@ $root = $PSScriptRoot
 $moduleFolder = Join-Path $root 'artifacts/module/PgDr'
 
 function Invoke-Build {
-    # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-    if (-not $IsWindows) { bash (Join-Path $root 'build/make-local-feed.sh') }
     dotnet build (Join-Path $root 'PgDr.sln') -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet build failed ($LASTEXITCODE)." }
 }
 
 function Invoke-Package {
     Invoke-Build
+    # The module as shipped: artifacts/package/gallery/PgDr (Publish-PSResource) and artifacts/package/PgDr.zip (Azure Automation).
+    dotnet msbuild (Join-Path $root 'build/Package.proj') -t:Package -nologo -v:minimal
+    if ($LASTEXITCODE -ne 0) { throw "packaging failed ($LASTEXITCODE)." }
     dotnet publish (Join-Path $root 'src/PgDr.Cli/PgDr.Cli.csproj') -c $Configuration -o (Join-Path $root 'artifacts/pgdr') -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)." }
     Write-Verbose "Module folder: $moduleFolder"

@@ -2,10 +2,12 @@
 # PgDr's build tasks where PowerShell is absent (CI, minimal hosts); build.ps1 does the same for PowerShell users.
 #   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
 #   ./build.sh test      the whole test suite against real PostgreSQL: xunit, then the Pester suites in a real pwsh (what CI runs)
-#   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
+#   ./build.sh package   the module as shipped (artifacts/package: a folder for Publish-PSResource, PgDr.zip for Azure
+#                        Automation; build/Package.proj) and a framework-dependent pgdr in artifacts/pgdr
 #   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
 #                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build)
-#   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
+#   ./build.sh demo      build pgdr, bring up a three-region sandbox, fail region-a over to region-b under a writer,
+#                        print the measured RTO and RPO and the new topology, and rejoin region-a as a standby
 # Dependencies the tests need (PostgreSQL server programs, the storage emulators from npm) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,11 +33,6 @@ ensure_postgres() {
   apt-get install -y -qq postgresql-15 >/dev/null
 }
 
-restore_prerequisites() {
-  # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-  bash "$root/build/make-local-feed.sh" >&2
-}
-
 ensure_emulators() {
   # Azurite and s3rver, pinned by tests/emulators/package-lock.json.
   if [ ! -x "$root/tests/emulators/node_modules/.bin/azurite-blob" ] || [ ! -x "$root/tests/emulators/node_modules/.bin/s3rver" ]; then
@@ -46,7 +43,6 @@ ensure_emulators() {
 }
 
 build() {
-  restore_prerequisites
   log "dotnet build ($configuration)"
   dotnet build "$root/PgDr.sln" -c "$configuration" -nologo -v quiet
 }
@@ -55,6 +51,8 @@ run_tests() {
   ensure_postgres
   ensure_emulators
   build
+  # tests/Pester/Package.Tests.ps1 imports the module from the packages.
+  package_module
   # The NativeAOT pgdr is what PostgreSQL should run; tests/Unit/Archive/NativePgDrTests drive it (their fixture only
   # checks it is up to date when this already published it).
   native
@@ -80,11 +78,17 @@ run_tests() {
   return "$pester_status"
 }
 
+package_module() {
+  log "packaging the module (build/Package.proj)"
+  dotnet msbuild "$root/build/Package.proj" -t:Package -nologo -v:minimal >&2
+}
+
 package() {
   build
+  package_module
   log "publishing pgdr to artifacts/pgdr"
   dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr" -nologo -v quiet
-  log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1)"
+  log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1); packages in artifacts/package"
 }
 
 ensure_native_toolchain() {
@@ -100,7 +104,6 @@ ensure_native_toolchain() {
 }
 
 native() {
-  restore_prerequisites
   ensure_native_toolchain
   log "publishing pgdr ahead of time (NativeAOT) to artifacts/pgdr-native"
   dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r linux-x64 -p:PublishAot=true \
@@ -113,13 +116,42 @@ demo() {
   local pgdr="$root/artifacts/pgdr/pgdr"
   local dir="${PGDR_SANDBOX:-${TMPDIR:-/tmp}/pgdr-sandbox}"
   if [ -f "$dir/sandbox.json" ]; then
-    log "a sandbox already runs in $dir"
-  else
-    "$pgdr" sandbox up --dir "$dir" --standbys 2 --cascading
+    log "removing the sandbox left in $dir by an earlier demo"
+    "$pgdr" sandbox down --dir "$dir" >/dev/null
   fi
+  "$pgdr" sandbox up --dir "$dir" --standbys 2 --cascading
+  "$pgdr" sandbox status --dir "$dir"
+
+  # DR: a writer commits on region-a; region-a is failed over to region-b (fenced, lease taken, promoted), region-c is
+  # repointed, region-b2 (cascading from region-b) keeps streaming; then region-a comes back as a standby.
+  export PGPASSFILE="$dir/.pgpass" PGUSER=postgres PGHOST=127.0.0.1
+  local a b c bin
+  a=$(node_port "$dir" region-a); b=$(node_port "$dir" region-b); c=$(node_port "$dir" region-c)
+  bin=$(sed -n 's/.*"binDirectory": "\(.*\)".*/\1/p' "$dir/sandbox.json")
+  echo
+  log "a writer on region-a (pgbench, 4 clients), then: pgdr failover 127.0.0.1:$b --repoint 127.0.0.1:$c"
+  "$bin/pgbench" -i -q -s 1 -p "$a" postgres >/dev/null 2>&1
+  "$bin/pgbench" -n -N -c 4 -T 120 -p "$a" postgres >"$dir/writer.log" 2>&1 &
+  local writer=$!
+  sleep 3
+  "$pgdr" failover "127.0.0.1:$b" --old-primary "127.0.0.1:$a" --repoint "127.0.0.1:$c" --config "$dir/pgdr.json"
+  wait "$writer" 2>/dev/null || true
+  echo "Writer: $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/writer.log" | head -1) transactions committed on region-a before the fence ended its sessions."
+  echo
+  log "the new topology"
+  "$pgdr" sandbox status --dir "$dir" || true
+  echo
+  log "region-a comes back: pgdr rejoin (pg_rewind if it wrote past the fork)"
+  "$pgdr" rejoin "$dir/region-a" --primary "127.0.0.1:$b" --config "$dir/pgdr.json"
+  "$pgdr" lease show --config "$dir/pgdr.json"
   "$pgdr" sandbox status --dir "$dir"
   echo
   echo "Remove it with: $pgdr sandbox down --dir $dir"
+}
+
+# The port of a sandbox node, from its sandbox.json.
+node_port() {
+  grep -A1 "\"name\": \"$2\"" "$1/sandbox.json" | sed -n 's/.*"port": \([0-9]*\).*/\1/p'
 }
 
 case "${1:-build}" in

@@ -13,11 +13,17 @@ public static class PgDrCli
         root.Subcommands.Add(NodeCommands.Build());
         root.Subcommands.Add(LagCommands.Build());
         root.Subcommands.Add(SlotCommands.Build());
+        root.Subcommands.Add(StandbyCommands.Build());
+        root.Subcommands.Add(SyncCommands.Build());
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
         root.Subcommands.Add(ConfigCommands.Build());
         root.Subcommands.Add(RepoCommands.Build());
+        foreach (var command in FailoverCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         return root;
     }
 

@@ -24,6 +24,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgReplicationSlotHealth>))]
 [JsonSerializable(typeof(PgReplicationSlotRemoval))]
 [JsonSerializable(typeof(PgReplicationSlot))]
+[JsonSerializable(typeof(PgDr.Replication.Standby.PgStandby))]
+[JsonSerializable(typeof(PgDr.Replication.Synchronous.PgSynchronousReplicationChange))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
@@ -35,4 +37,9 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
+[JsonSerializable(typeof(PgDr.Failover.PgFailoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]
+[JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -8,7 +8,11 @@ namespace PgDr.Cmdlets.Archive;
 
 /// <summary>
 /// <para type="synopsis">Judges WAL archiving end to end: pg_stat_archiver, the configuration, the .ready backlog, and optionally a forced segment switch that must be archived within a deadline.</para>
-/// <para type="description">On a node on this host it first runs the pgdr that archive_command names as the server's OS
+/// <para type="description">Healthy needs archiving switched on through pgdr, no failure newer than the last success in pg_stat_archiver, and at
+/// most -MaxReadyFiles segments waiting. With -ForceSwitch it switches to a new segment and waits (up to -Deadline)
+/// until PostgreSQL reports it archived and, with -ConfigPath, every required repository holds it. Reasons says what is
+/// wrong; -Quiet answers with one bool.
+/// On a node on this host it first runs the pgdr that archive_command names as the server's OS
 /// account (a pgdr that account cannot execute is never counted by pg_stat_archiver). A forced switch always closes a
 /// segment, even on an idle primary, and the wait ends as soon as the archiver fails or restarts; Failure then says why,
 /// with pgdr's error id from the server log where PgDr can read it, and the fix.</para>

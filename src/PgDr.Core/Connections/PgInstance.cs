@@ -95,6 +95,10 @@ public sealed class PgInstance : IEquatable<PgInstance>
     public PgInstance WithTls(PgSslMode? sslMode, string? rootCertificate) =>
         new(Host, Port, Database, Username, _password, sslMode ?? SslMode, rootCertificate ?? RootCertificate);
 
+    /// <summary>A copy that reaches another host and port with the same database, credentials and TLS settings.</summary>
+    public PgInstance WithAddress(string host, int port) =>
+        new(host, port, Database, Username, _password, SslMode, RootCertificate);
+
     public PgInstance WithDatabase(string database) =>
         new(Host, Port, database, Username, _password, SslMode, RootCertificate);
 
@@ -295,6 +299,13 @@ public sealed class PgInstance : IEquatable<PgInstance>
         if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c is '/' or '\\' or '@' or ';' or '\'' or '"'))
         {
             throw Invalid(whole, "the host name is not valid");
+        }
+
+        if (host.All(char.IsAsciiDigit))
+        {
+            // "42" would resolve as the IPv4 address 0.0.0.42 (or go to DNS): a number alone is most likely a port, or an
+            // integer piped in by mistake, and is never sent anywhere.
+            throw Invalid(whole, $"a number alone is not a host; for port {host} on this machine write localhost:{host}");
         }
 
         return host;

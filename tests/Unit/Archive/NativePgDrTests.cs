@@ -11,8 +11,8 @@ namespace PgDr.Tests.Archive;
 /// the real work through every repository type (trimming can remove code only reflection reaches; Azure.Core warns of
 /// exactly that), including starting its own async worker.
 /// </summary>
-public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture corpus, S3rverFixture s3, AzuriteFixture azurite, MotoFixture moto)
-    : IClassFixture<NativePgDrFixture>, IClassFixture<WalCorpusFixture>, IClassFixture<S3rverFixture>, IClassFixture<AzuriteFixture>, IClassFixture<MotoFixture>
+public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture corpus, S3rverFixture s3, AzuriteFixture azurite, MotoKmsFixture moto)
+    : IClassFixture<NativePgDrFixture>, IClassFixture<WalCorpusFixture>, IClassFixture<S3rverFixture>, IClassFixture<AzuriteFixture>, IClassFixture<MotoKmsFixture>
 {
     private const ushort FixedAddressExecutable = 2; // ELF e_type ET_EXEC; a position-independent one is ET_DYN (3)
 

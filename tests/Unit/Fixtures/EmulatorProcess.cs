@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace PgDr.Tests.Fixtures;
 
 /// <summary>
-/// An emulator (npm from tests/emulators: azurite, s3rver; or on PATH: moto_server) running as a child process on a loopback port,
+/// An object-storage emulator from tests/emulators (npm: azurite, s3rver) running as a child process on a loopback port,
 /// killed with its process tree on dispose.
 /// </summary>
 public sealed class EmulatorProcess : IAsyncDisposable
@@ -51,22 +51,13 @@ public sealed class EmulatorProcess : IAsyncDisposable
                 $"The {tool} emulator is not installed ({executable} is missing). Run `npm ci --prefix tests/emulators` from the repository root first.");
         }
 
-        return StartExecutableAsync(tool, executable, arguments, timeout);
+        return StartExecutableAsync(executable, arguments, timeout);
     }
 
-    /// <summary>As <see cref="StartAsync"/>, for an emulator installed on PATH rather than from npm (moto_server, pip).</summary>
-    public static Task<EmulatorProcess> StartFromPathAsync(string tool, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
+    /// <summary>The same for an emulator installed elsewhere (moto_server comes from pip), named by its path.</summary>
+    public static async Task<EmulatorProcess> StartExecutableAsync(string executable, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
     {
-        var executable = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, tool))
-            .FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException($"The {tool} emulator is not on PATH; ../shared/ENVIRONMENT.md says how the machines have it.");
-        return StartExecutableAsync(tool, executable, arguments, timeout);
-    }
-
-    private static async Task<EmulatorProcess> StartExecutableAsync(string tool, string executable, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
-    {
+        var tool = Path.GetFileName(executable);
         var directory = TestDirectories.Path($"{tool}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var port = Ports.Closed();

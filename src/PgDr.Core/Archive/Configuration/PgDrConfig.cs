@@ -58,6 +58,21 @@ public sealed class PgDrConfig
     [JsonPropertyName("async")]
     public AsyncConfig? Async { get; set; }
 
+    /// <summary>Where the single-writer lease is kept (Failover); by default in the first required repository.</summary>
+    [JsonPropertyName("lease")]
+    public LeaseConfig? Lease { get; set; }
+
+    /// <summary>
+    /// The repository that keeps the single-writer lease: the one <c>lease.repository</c> names, else the first
+    /// required repository. One repository, not a majority of several: a compare-and-swap across independent stores is
+    /// not atomic, and two failovers could each win a different majority of partial writes (docs/failover.md).
+    /// </summary>
+    [JsonIgnore]
+    public RepositoryEntry LeaseRepository =>
+        Lease?.Repository is { Length: > 0 } named
+            ? Repositories.First(r => string.Equals(r.Name, named, StringComparison.Ordinal))
+            : Repositories.First(r => r.Required);
+
     /// <summary>Where the file was read from (for messages).</summary>
     [JsonIgnore]
     public string SourcePath { get; private set; } = string.Empty;
@@ -241,6 +256,11 @@ public sealed class PgDrConfig
             throw Invalid(SourcePath, "'async.acknowledgementSeconds' must be between 1 and 3600");
         }
 
+        if (Lease?.Repository is { Length: > 0 } leaseRepository && !Repositories.Any(r => string.Equals(r.Name, leaseRepository, StringComparison.Ordinal)))
+        {
+            throw Invalid(SourcePath, $"'lease.repository' names '{leaseRepository}', which is not among the repositories");
+        }
+
         if (Async is not null && (Async.TimeoutSeconds is < 1 or > 86400 || Async.Retries is < 0 or > 100))
         {
             throw Invalid(SourcePath, "'async' needs 'timeoutSeconds' between 1 and 86400 and 'retries' between 0 and 100");
@@ -348,6 +368,13 @@ public sealed class AsyncConfig
     /// <summary>How long archive_command waits for the worker's verdict before it exits non-zero (PostgreSQL retries).</summary>
     [JsonPropertyName("acknowledgementSeconds")]
     public int AcknowledgementSeconds { get; set; } = 60;
+}
+
+public sealed class LeaseConfig
+{
+    /// <summary>The repository (by name) that keeps the lease. Choose one that survives the loss of any one region.</summary>
+    [JsonPropertyName("repository")]
+    public string? Repository { get; set; }
 }
 
 [JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]

@@ -80,7 +80,7 @@ public sealed class AzureBlobRepositoryOptions
 /// <para>Roles needed with Azure AD: Storage Blob Data Contributor on the container (or a SAS with read, add, create,
 /// write, delete and list).</para>
 /// </remarks>
-public sealed class AzureBlobArchiveRepository : IArchiveRepository
+public sealed partial class AzureBlobArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private readonly AzureBlobRepositoryOptions _options;
     private readonly BlobContainerClient _container;

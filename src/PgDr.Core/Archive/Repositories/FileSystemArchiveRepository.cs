@@ -20,7 +20,7 @@ namespace PgDr.Archive.Repositories;
 /// the postgres user can still read, link and delete them. The root directory itself is never created: a missing
 /// root (an NFS share that is not mounted, a typo) is RepositoryNotFound, not a silently filled local folder.</para>
 /// </remarks>
-public sealed class FileSystemArchiveRepository : IArchiveRepository
+public sealed partial class FileSystemArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private const int CopyBufferSize = 1024 * 1024;
     private const UnixFileMode FileMode0640 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;

@@ -72,7 +72,7 @@ public sealed class S3RepositoryOptions
 /// <para>Permissions needed: s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket (without it S3 answers 403
 /// instead of 404 for a missing key), s3:AbortMultipartUpload.</para>
 /// </remarks>
-public sealed class S3ArchiveRepository : IArchiveRepository
+public sealed partial class S3ArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private const int MinimumPartSize = 5 * 1024 * 1024;
     private const int ConflictRetries = 3;

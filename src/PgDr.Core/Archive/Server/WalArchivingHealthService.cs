@@ -237,11 +237,16 @@ public static class WalArchivingHealthService
         PgInstance instance, string switched, DateTimeOffset switchedAt, int? archiverPid, TimeSpan deadline, IWalArchiveProbe? probe, CancellationToken cancellationToken)
     {
         var result = new SwitchWait(SwitchOutcome.TimedOut, default!, []);
+        var watchedPid = archiverPid;
         try
         {
             await Wait.UntilAsync(async ct =>
             {
                 var now = await ReadStatusAsync(instance, ct).ConfigureAwait(false);
+
+                // Right after a server start the archiver may not run yet: the first archiver seen is the one watched,
+                // so its start is not mistaken for an exit.
+                watchedPid ??= now.ArchiverPid;
                 if (now.LastArchivedWal is not null && string.CompareOrdinal(now.LastArchivedWal, switched) >= 0)
                 {
                     var missing = probe is null ? [] : await probe.MissingFromAsync(switched, ct).ConfigureAwait(false);
@@ -251,7 +256,7 @@ public static class WalArchivingHealthService
 
                 // Any failure since the switch stops the switched segment too: the archiver goes in WAL order.
                 result = now.LastFailedTime is { } failedAt && failedAt >= switchedAt ? new SwitchWait(SwitchOutcome.Failed, now, [])
-                    : now.ArchiverPid != archiverPid ? new SwitchWait(SwitchOutcome.ArchiverExited, now, [])
+                    : now.ArchiverPid != watchedPid ? new SwitchWait(SwitchOutcome.ArchiverExited, now, [])
                     : new SwitchWait(SwitchOutcome.TimedOut, now, []);
                 return result.Kind is SwitchOutcome.Failed or SwitchOutcome.ArchiverExited;
             }, deadline, $"{switched} to be archived", cancellationToken).ConfigureAwait(false);

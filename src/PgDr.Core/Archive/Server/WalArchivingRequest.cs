@@ -26,4 +26,10 @@ public sealed class WalArchivingRequest
 
     /// <summary>The request that switches archiving off.</summary>
     public static WalArchivingRequest Disabling() => new() { Disable = true };
+
+    /// <summary>
+    /// archive_mode = always instead of on: a standby archives the WAL it receives too. With on (the default) a standby
+    /// archives nothing until it is promoted.
+    /// </summary>
+    public bool ArchiveOnStandby { get; init; }
 }

@@ -19,7 +19,7 @@ namespace PgDr.Tests.Archive.Encryption;
 /// disabled key or a wrong key id refused with KmsKeyUnusable before anything is written.
 /// </summary>
 [Collection(AsyncCorpus.Name)]
-public sealed class KmsEnvelopeTests(WalCorpusFixture corpus, MotoFixture moto) : IClassFixture<MotoFixture>
+public sealed class KmsEnvelopeTests(WalCorpusFixture corpus, MotoKmsFixture moto) : IClassFixture<MotoKmsFixture>
 {
     [Fact]
     public async Task Real_WAL_round_trips_through_a_KMS_wrapped_data_key_with_no_key_on_the_host()

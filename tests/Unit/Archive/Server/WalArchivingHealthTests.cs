@@ -177,7 +177,7 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
         await Sql.ExecuteAsync(primary, $"ALTER SYSTEM SET archive_command = '{command.Replace("'", "''", StringComparison.Ordinal)}'");
         if (await Sql.ScalarAsync<string>(primary, "SHOW archive_mode") != "on")
         {
-            await LocalServiceControl.RestartAsync(primary, CancellationToken.None);
+            await _sandbox.Cluster(_sandbox.Primary.Name).RestartAsync(CancellationToken.None);
         }
 
         await Sql.ExecuteAsync(primary, "SELECT pg_reload_conf()");

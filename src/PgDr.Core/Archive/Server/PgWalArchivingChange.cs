@@ -1,27 +1,7 @@
 using PgDr.Connections;
+using PgDr.Settings;
 
 namespace PgDr.Archive.Server;
-
-/// <summary>One server setting as Set-PgWalArchiving sees it: what it is, what it will be, and what applying it takes.</summary>
-public sealed class PgSettingChange
-{
-    public required string Name { get; init; }
-
-    /// <summary>The running value, as SHOW prints it.</summary>
-    public required string OldValue { get; init; }
-
-    /// <summary>The value PgDr sets (equal to <see cref="OldValue"/> when nothing changes).</summary>
-    public required string NewValue { get; init; }
-
-    public bool Changed => !string.Equals(OldValue, NewValue, StringComparison.Ordinal);
-
-    /// <summary>pg_settings.context: postmaster settings take effect only after a restart.</summary>
-    public required string Context { get; init; }
-
-    public bool RequiresRestart => Changed && Context == "postmaster";
-
-    public override string ToString() => Changed ? $"{Name}: {OldValue} -> {NewValue}{(RequiresRestart ? " (restart)" : string.Empty)}" : $"{Name}: {OldValue} (unchanged)";
-}
 
 /// <summary>What Set-PgWalArchiving did (or, with -WhatIf, would do) on one node.</summary>
 public sealed class PgWalArchivingChange
@@ -46,6 +26,15 @@ public sealed class PgWalArchivingChange
     /// configuration and key (a node on this host); null when that could not be checked.
     /// </summary>
     public string? AccessCheckedAs { get; init; }
+
+    /// <summary>The node was in recovery (a standby) when its settings were read.</summary>
+    public bool IsStandby { get; init; }
+
+    /// <summary>
+    /// What the settings will not do yet, said once (Set-PgWalArchiving writes it as a warning, pgdr on stderr): on a
+    /// standby, archive_mode = on archives nothing until the node is promoted. Null when there is nothing to say.
+    /// </summary>
+    public string? Note { get; init; }
 
     public override string ToString() => $"{NodeName}: {Settings.Count(s => s.Changed)} change(s){(RestartPending ? ", restart pending" : string.Empty)}";
 }
