@@ -45,7 +45,7 @@ public static class ConfigurationCheckService
 
             var w = new CheckWriter(instance, facts.Node.ClusterName);
             results.Add(w.Pass(PgDrCheckArea.Connection, CheckIds.Connection,
-                $"{facts.Node.Role}, PostgreSQL {facts.Node.ServerVersion}, timeline {facts.Node.Timeline}, system {facts.Node.SystemIdentifier}"));
+                $"{facts.Node.Role}, PostgreSQL {facts.Node.ServerVersion.Split(' ')[0]}, timeline {facts.Node.Timeline}, system {facts.Node.SystemIdentifier}"));
             results.AddRange(SettingsChecks.Judge(facts, w));
             results.AddRange(AccessChecks.Judge(facts, w));
             var local = await LocalNode.FindAsync(instance, cancellationToken).ConfigureAwait(false);

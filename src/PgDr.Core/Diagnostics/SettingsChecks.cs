@@ -37,8 +37,13 @@ internal static class SettingsChecks
         }
     }
 
+    // The two sizes PgDr judges are in megabytes in pg_settings (-1: unlimited).
+    private static readonly string[] Megabytes = ["wal_keep_size", "max_slot_wal_keep_size"];
+
     private static string Show(NodeFacts facts, string name) =>
-        facts.Settings.TryGetValue(name, out var s) ? $"{name} = {s.Display}{(s.PendingRestart ? " (changed, pending restart)" : string.Empty)}" : $"{name} unreadable";
+        facts.Settings.TryGetValue(name, out var s)
+            ? $"{name} = {s.Display}{(Megabytes.Contains(name) && s.Raw != "-1" && s.Raw != "0" ? " MB" : string.Empty)}{(s.PendingRestart ? " (changed, pending restart)" : string.Empty)}"
+            : $"{name} unreadable";
 
     private static PgDrCheck WalLevel(NodeFacts facts, CheckWriter w) =>
         facts.Setting("wal_level") is "replica" or "logical"
