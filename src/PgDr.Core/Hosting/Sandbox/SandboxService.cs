@@ -223,6 +223,21 @@ public static class SandboxService
         throw new PgDrException(ErrorIds.SandboxNotFound, PgDrErrorCategory.InvalidData, $"{path} holds no password for {PgSandbox.Superuser}.", directory);
     }
 
+    /// <summary>A file only its owner may read (a password file, a TLS key): created 0600, never readable by others even for a moment.</summary>
+    internal static void WritePrivateFile(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(content));
+        }
+    }
+
     /// <summary>The steps of one CreateAsync, with what they started remembered for the clean-up.</summary>
     private sealed class Builder(string directory, SandboxState state, PostgresBinaries binaries, OsUser runAs, IProgress<PgDrProgress>? progress)
     {
@@ -508,19 +523,5 @@ public static class SandboxService
 
         private static string NewPassword() =>
             Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
-
-        private static void WritePrivateFile(string path, string content)
-        {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(path, options))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(content));
-            }
-        }
     }
 }

@@ -29,7 +29,7 @@ public static class SandboxTls
         caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
         using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
         File.WriteAllText(Path.Combine(directory, CaCertificateFile), ca.ExportCertificatePem());
-        WritePrivate(Path.Combine(directory, CaKeyFile), caKey.ExportPkcs8PrivateKeyPem());
+        SandboxService.WritePrivateFile(Path.Combine(directory, CaKeyFile), caKey.ExportPkcs8PrivateKeyPem());
 
         var san = new SubjectAlternativeNameBuilder();
         san.AddIpAddress(IPAddress.Loopback);
@@ -67,19 +67,6 @@ public static class SandboxTls
 
         using var signed = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), ca.NotAfter.AddDays(-1), RandomNumberGenerator.GetBytes(16));
         File.WriteAllText(Path.Combine(directory, certificateFile), signed.ExportCertificatePem());
-        WritePrivate(Path.Combine(directory, keyFile), key.ExportPkcs8PrivateKeyPem());
-    }
-
-    /// <summary>A key file PostgreSQL and libpq accept: created 0600, never readable by others even for a moment.</summary>
-    private static void WritePrivate(string path, string content)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
-        stream.Write(System.Text.Encoding.UTF8.GetBytes(content));
+        SandboxService.WritePrivateFile(Path.Combine(directory, keyFile), key.ExportPkcs8PrivateKeyPem());
     }
 }
