@@ -48,16 +48,16 @@ public static class ConfigurationCheckService
                 $"{facts.Node.Role}, PostgreSQL {facts.Node.ServerVersion.Split(' ')[0]}, timeline {facts.Node.Timeline}, system {facts.Node.SystemIdentifier}"));
             results.AddRange(SettingsChecks.Judge(facts, w));
             results.AddRange(AccessChecks.Judge(facts, w));
-            var local = await LocalNode.FindAsync(instance, cancellationToken).ConfigureAwait(false);
+            var local = await FindLocalAsync(instance, cancellationToken).ConfigureAwait(false);
             results.AddRange(await Guard(w, PgDrCheckArea.Health, CheckIds.Archiver, () => HealthChecks.RunAsync(facts, local, options, w, cancellationToken)).ConfigureAwait(false));
             if (options.ScanLog)
             {
                 results.AddRange(await Guard(w, PgDrCheckArea.Log, CheckIds.LogScan, () => ServerLogScan.RunAsync(facts, local, options, w, cancellationToken)).ConfigureAwait(false));
             }
 
-            if (instances.Count > 1)
+            if (instances.Count > 1 && await SampleClockAsync(instance, cancellationToken).ConfigureAwait(false) is { } sample)
             {
-                clocks.Add((instance, facts.Node.ClusterName, await HealthChecks.SampleClockAsync(instance, cancellationToken).ConfigureAwait(false)));
+                clocks.Add((instance, facts.Node.ClusterName, sample));
             }
         }
 
@@ -85,6 +85,31 @@ public static class ConfigurationCheckService
                 $"{skew.TotalMilliseconds:+0;-0;0} ms against {referenceName} (+/- {uncertainty.TotalMilliseconds:0} ms), allowed {options.MaxClockSkew.TotalMilliseconds:0} ms",
                 "Synchronise every node's clock with NTP (chrony, systemd-timesyncd): time lag, the lease's expiry and log times assume they agree.",
                 subject: referenceName);
+        }
+    }
+
+    // A node that goes away in the middle of its checks has said what it could; the checks that need it again are left out.
+    private static async Task<LocalNode?> FindLocalAsync(PgInstance instance, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await LocalNode.FindAsync(instance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<ClockSample?> SampleClockAsync(PgInstance instance, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await HealthChecks.SampleClockAsync(instance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException)
+        {
+            return null;
         }
     }
 
