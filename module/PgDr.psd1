@@ -35,6 +35,7 @@
         'Invoke-PgSwitchover'
         'Join-PgCluster'
         'Get-PgDrLease'
+        'Test-PgDrConfiguration'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
