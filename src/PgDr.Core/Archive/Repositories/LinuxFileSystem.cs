@@ -135,6 +135,20 @@ internal static partial class LinuxFileSystem
         return true;
     }
 
+    /// <summary>Whether <paramref name="path"/> (following links) is a regular file, not a socket, FIFO or device (statx).</summary>
+    public static unsafe bool IsRegularFile(string path)
+    {
+        var buffer = stackalloc byte[StatxBufferSize];
+        if (statx(AtFdCwd, path, 0, StatxBasicStats, buffer) != 0)
+        {
+            return false;
+        }
+
+        const ushort TypeMask = 0xF000; // S_IFMT
+        const ushort RegularFile = 0x8000; // S_IFREG
+        return (*(ushort*)(buffer + 28) & TypeMask) == RegularFile;
+    }
+
     /// <summary>Hands a file or directory to an owner; returns errno or 0.</summary>
     public static int ChangeOwner(string path, uint uid, uint gid) => lchown(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
 

@@ -37,18 +37,27 @@ public sealed class RepositoryIdentity
     /// creates the identity on first use (create-only, so two first pushes cannot disagree) and refuses a
     /// segment of any other cluster with StanzaMismatch.
     /// </summary>
-    public static async Task EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken)
+    public static Task EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken) =>
+        EnsureAsync(repository, stanza, header.SystemIdentifier, header.PgMajorVersion, header.SegmentSize, "this WAL comes from", cancellationToken);
+
+    /// <summary>
+    /// The same check for a cluster known by its system identifier (a base backup reads it from the running server):
+    /// creates the identity on first use, refuses a stanza of another cluster with StanzaMismatch.
+    /// </summary>
+    public static async Task EnsureAsync(
+        IArchiveRepository repository, string stanza, ulong systemIdentifier, int? pgMajorVersion, long segmentSize, string whatComesFrom, CancellationToken cancellationToken)
     {
         var key = ArchiveLayout.IdentityKey(stanza);
+        var sysid = systemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var existing = await ReadAsync(repository, stanza, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
             var identity = new RepositoryIdentity
             {
                 Stanza = stanza,
-                SystemIdentifier = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                PgMajorVersion = header.PgMajorVersion,
-                WalSegmentSize = header.SegmentSize,
+                SystemIdentifier = sysid,
+                PgMajorVersion = pgMajorVersion,
+                WalSegmentSize = segmentSize,
                 CreatedAt = DateTimeOffset.UtcNow,
             };
             using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(identity, IdentityJsonContext.Default.RepositoryIdentity));
@@ -62,14 +71,13 @@ public sealed class RepositoryIdentity
                 ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidData, $"Repository '{repository.Name}' reports {key} as existing but returns nothing.", repository.Name);
         }
 
-        var sysid = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && header.PgMajorVersion is { } ours && major != ours))
+        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && pgMajorVersion is { } ours && major != ours))
         {
             throw new PgDrException(
                 ErrorIds.StanzaMismatch,
                 PgDrErrorCategory.InvalidOperation,
                 $"Repository '{repository.Name}' holds stanza '{stanza}' of cluster {existing.SystemIdentifier} (PostgreSQL {existing.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}), "
-                + $"but this WAL comes from cluster {sysid} (PostgreSQL {header.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
+                + $"but {whatComesFrom} cluster {sysid} (PostgreSQL {pgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
                 repository.Name);
         }
     }
