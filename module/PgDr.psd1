@@ -24,6 +24,9 @@
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
         'Test-PgWalArchive'
+        'Backup-PgCluster'
+        'Get-PgBackup'
+        'Restore-PgCluster'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -16,6 +16,8 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
+        root.Subcommands.Add(BackupCommands.Build());
+        root.Subcommands.Add(BackupCommands.BuildRestore());
         return root;
     }
 

@@ -33,4 +33,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
+[JsonSerializable(typeof(PgDr.Backup.Create.PgBackupResult))]
+[JsonSerializable(typeof(PgDr.Backup.Catalog.PgBackupListing))]
+[JsonSerializable(typeof(PgDr.Backup.Restore.PgRestoreResult))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -111,3 +111,11 @@ public sealed class PgBackupWindow
 
     public override string ToString() => From is null ? $"{Repository}: no restorable backup" : $"{Repository}: {From:u} .. {Until:u}";
 }
+
+/// <summary>What pgdr backup list --json writes: the backups and each repository's window.</summary>
+public sealed class PgBackupListing
+{
+    public required IReadOnlyList<PgBackup> Backups { get; init; }
+
+    public required IReadOnlyList<PgBackupWindow> Windows { get; init; }
+}

@@ -1,0 +1,273 @@
+using System.CommandLine;
+using System.Globalization;
+using PgDr.Archive.Configuration;
+using PgDr.Backup.Catalog;
+using PgDr.Backup.Create;
+using PgDr.Backup.Restore;
+using PgDr.Cli.Output;
+using PgDr.Errors;
+using PgDr.Topology;
+
+namespace PgDr.Cli.Commands;
+
+/// <summary>
+/// pgdr backup create|list|test|expire and pgdr restore: Backup-PgCluster, Get-PgBackup, Test-PgBackup,
+/// Remove-PgBackup and Restore-PgCluster.
+/// </summary>
+internal static class BackupCommands
+{
+    private static readonly Option<string?> Config = new("--config")
+    {
+        Description = "The PgDr configuration file (default: $PGDR_CONFIG, else /etc/pgdr/pgdr.json).",
+        Recursive = true,
+    };
+
+    public static Command Build()
+    {
+        var command = new Command("backup", "Base backups in the configured repositories: take, list, prove by restoring, expire.");
+        command.Options.Add(Config);
+        command.Subcommands.Add(BuildCreate());
+        command.Subcommands.Add(BuildList());
+        return command;
+    }
+
+    private static Command BuildCreate()
+    {
+        var instance = CommonOptions.Instance();
+        var type = new Option<BackupType>("--type") { Description = "full (default), incremental (changes since the latest backup) or differential (since the latest full).", DefaultValueFactory = _ => BackupType.Full };
+        var dataDirectory = new Option<string?>("--data-directory") { Description = "The data directory to read (default: the server's data_directory, on this host)." };
+        var primary = new Option<string?>("--primary") { Description = "Backing up a standby: its primary, asked for a checkpoint first and a WAL switch at the end." };
+        var spread = new Option<bool>("--spread-checkpoint") { Description = "Let pg_backup_start wait for a spread checkpoint instead of a fast one." };
+        var archiveTimeout = new Option<int?>("--archive-timeout") { Description = "Seconds to wait for the backup's WAL to reach the repositories (default: backup.archiveTimeoutSeconds, 300)." };
+        var compare = new Option<bool>("--compare-checksums") { Description = "Incremental/differential: compare checksums of files whose size and timestamp look unchanged." };
+        var parallel = new Option<int?>("--parallel") { Description = "Files read, compressed and uploaded at once (default: backup.parallel, one per core)." };
+        var command = new Command("create", "Take a base backup of a cluster on this host (primary or standby) into every configured repository.");
+        command.Arguments.Add(instance);
+        foreach (var option in new Option[] { type, dataDirectory, primary, spread, archiveTimeout, compare, parallel })
+        {
+            command.Options.Add(option);
+        }
+
+        CommonOptions.AddConnectionOptions(command);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var request = new BackupRequest
+            {
+                Instance = CommonOptions.ToInstance(parse, parse.GetValue(instance)!),
+                Type = parse.GetValue(type),
+                DataDirectory = parse.GetValue(dataDirectory),
+                Primary = parse.GetValue(primary) is { } p ? CommonOptions.ToInstance(parse, p) : null,
+                FastCheckpoint = !parse.GetValue(spread),
+                ArchiveTimeout = parse.GetValue(archiveTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                CompareChecksums = parse.GetValue(compare),
+                Parallel = parse.GetValue(parallel),
+            };
+            var result = await BackupService.CreateAsync(config, request, progress, ct).ConfigureAwait(false);
+            TerminalProgress.Clear();
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(result, PgDrJsonContext.Default.PgBackupResult);
+            }
+            else
+            {
+                Table.Write(
+                    [result],
+                    ("Label", r => r.Label),
+                    ("Type", r => r.Type),
+                    ("Prior", r => r.Prior),
+                    ("Files", r => $"{r.StoredFileCount}/{r.FileCount}"),
+                    ("Size", r => PgDr.Bytes.Format(r.OriginalBytes)),
+                    ("Stored", r => PgDr.Bytes.Format(r.StoredBytes)),
+                    ("Duration", r => r.Duration),
+                    ("MB/s", r => r.ThroughputMBps.ToString("0", CultureInfo.InvariantCulture)),
+                    ("Stop LSN", r => r.StopLsn),
+                    ("Repositories", r => r.Repositories));
+                foreach (var failed in result.FailedRepositories)
+                {
+                    Console.Error.WriteLine($"pgdr: warning: {failed}");
+                }
+            }
+
+            return Runner.Success;
+        });
+        return command;
+    }
+
+    private static Command BuildList()
+    {
+        var repository = new Option<string?>("--repository") { Description = "Only this repository." };
+        var command = new Command("list", "The backups of the stanza in each repository, and the span of time they make restorable, with WAL gaps. Exit 1 when a backup cannot become consistent.");
+        command.Options.Add(repository);
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var (backups, windows) = await BackupCatalog.ListWithWindowsAsync(config, parse.GetValue(repository), ct).ConfigureAwait(false);
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(new PgBackupListing { Backups = backups, Windows = windows }, PgDrJsonContext.Default.PgBackupListing);
+            }
+            else
+            {
+                Table.Write(
+                    backups,
+                    ("Repository", b => b.Repository),
+                    ("Label", b => b.Label),
+                    ("Type", b => b.Type),
+                    ("Prior", b => b.Prior),
+                    ("Stopped (UTC)", b => b.StopTime.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)),
+                    ("Stop LSN", b => b.StopLsn),
+                    ("TL", b => b.Timeline.ToString(CultureInfo.InvariantCulture)),
+                    ("Size", b => PgDr.Bytes.Format(b.OriginalBytes)),
+                    ("Stored", b => PgDr.Bytes.Format(b.StoredBytes)),
+                    ("Recoverable until", b => b.Consistent ? b.RecoverableUntilTime?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "NOT CONSISTENT"));
+                Console.Out.WriteLine();
+                foreach (var window in windows)
+                {
+                    Console.Out.WriteLine(window.From is null
+                        ? $"{window.Repository}: nothing restorable."
+                        : FormattableString.Invariant($"{window.Repository}: restorable from {window.From.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss} (LSN {window.FromLsn}) to {window.Until?.UtcDateTime:yyyy-MM-dd HH:mm:ss} (LSN {window.UntilLsn}, timeline {window.UntilTimeline})")
+                          + (window.Gaps.Count == 0 ? string.Empty : "; WAL gaps: " + string.Join(", ", window.Gaps.Select(g => $"{g.FirstMissing}..{g.LastMissing}"))));
+                }
+            }
+
+            return backups.All(b => b.Consistent) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+
+    /// <summary>pgdr restore: Restore-PgCluster.</summary>
+    public static Command BuildRestore()
+    {
+        var directory = new Argument<string>("data-directory") { Description = "Where to restore: a new or empty directory (or an existing cluster's with --delta or --force)." };
+        var config = new Option<string?>("--config") { Description = "The PgDr configuration file (default: $PGDR_CONFIG, else /etc/pgdr/pgdr.json); restore_command names it too." };
+        var label = new Option<string?>("--label") { Description = "The backup to restore (default: the latest one that reaches the target)." };
+        var repository = new Option<string?>("--repository") { Description = "The repository to read from (default: the first that holds the backup)." };
+        var time = new Option<string?>("--target-time") { Description = "Recover up to this time (ISO 8601; UTC unless an offset is given)." };
+        var lsn = new Option<string?>("--target-lsn") { Description = "Recover up to this WAL position (X/X)." };
+        var xid = new Option<ulong?>("--target-xid") { Description = "Recover up to the commit of this transaction." };
+        var name = new Option<string?>("--target-name") { Description = "Recover up to this restore point (pg_create_restore_point)." };
+        var immediate = new Option<bool>("--immediate") { Description = "Stop as soon as the backup is consistent." };
+        var action = new Option<RecoveryTargetAction?>("--target-action") { Description = "At the target: pause (PostgreSQL's default), promote or shutdown." };
+        var exclusive = new Option<bool>("--target-exclusive") { Description = "Stop just before the target instead of just after it." };
+        var timeline = new Option<string?>("--target-timeline") { Description = "A timeline number, current or latest (default)." };
+        var standby = new Option<bool>("--as-standby") { Description = "Seed a standby: standby.signal and no target." };
+        var conninfo = new Option<string?>("--primary-conninfo") { Description = "With --as-standby: primary_conninfo (name a passfile; never a password)." };
+        var slot = new Option<string?>("--primary-slot") { Description = "With --as-standby: primary_slot_name." };
+        var delta = new Option<bool>("--delta") { Description = "Rewrite only the files that differ from the backup; remove those it does not hold." };
+        var force = new Option<bool>("--force") { Description = "Restore into a non-empty directory by emptying it first." };
+        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr restore_command runs (default: this pgdr)." };
+        var archiveMode = new Option<RestoreArchiveMode>("--archive-mode") { Description = "preserve (default) or off: keep the restored cluster from archiving.", DefaultValueFactory = _ => RestoreArchiveMode.Preserve };
+        var tablespaces = new Option<string[]>("--tablespace-map") { Description = "oid-or-name=path: where a tablespace goes (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var settings = new Option<string[]>("--set") { Description = "name=value: a further setting for postgresql.auto.conf (repeatable)." };
+        var osUser = new Option<string?>("--os-user") { Description = "The OS account that runs PostgreSQL and will own the files (default postgres, when run as root)." };
+        var parallel = new Option<int?>("--parallel") { Description = "Objects restored at once (default: backup.parallel, one per core)." };
+        var whatIf = new Option<bool>("--what-if") { Description = "Check everything and say what would be done; write nothing." };
+        var command = new Command("restore", "Restore a base backup into a data directory on this host and set it up to recover from the archive (restore_command = pgdr wal fetch).");
+        command.Arguments.Add(directory);
+        foreach (var option in new Option[] { config, label, repository, time, lsn, xid, name, immediate, action, exclusive, timeline, standby, conninfo, slot, delta, force, pgdr, archiveMode, tablespaces, settings, osUser, parallel, whatIf })
+        {
+            command.Options.Add(option);
+        }
+
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var configuration = PgDrConfig.Load(parse.GetValue(config));
+            var request = new RestoreRequest
+            {
+                DataDirectory = parse.GetValue(directory)!,
+                Label = parse.GetValue(label),
+                Repository = parse.GetValue(repository),
+                TargetTime = parse.GetValue(time) is { } t ? ParseTime(t) : null,
+                TargetLsn = parse.GetValue(lsn) is { } l ? ParseLsn(l) : null,
+                TargetXid = parse.GetValue(xid),
+                TargetName = parse.GetValue(name),
+                Immediate = parse.GetValue(immediate),
+                TargetAction = parse.GetValue(action),
+                TargetExclusive = parse.GetValue(exclusive),
+                TargetTimeline = parse.GetValue(timeline),
+                AsStandby = parse.GetValue(standby),
+                PrimaryConnInfo = parse.GetValue(conninfo),
+                PrimarySlotName = parse.GetValue(slot),
+                Delta = parse.GetValue(delta),
+                Force = parse.GetValue(force),
+                PgDrPath = parse.GetValue(pgdr) ?? OwnExecutable(),
+                ArchiveMode = parse.GetValue(archiveMode),
+                TablespaceMapping = Pairs(parse.GetValue(tablespaces), "--tablespace-map"),
+                Settings = Pairs(parse.GetValue(settings), "--set"),
+                OsUser = parse.GetValue(osUser),
+                Parallel = parse.GetValue(parallel),
+            };
+            var plan = await RestoreService.PlanAsync(configuration, request, ct).ConfigureAwait(false);
+            if (parse.GetValue(whatIf))
+            {
+                Console.Out.WriteLine("What if: " + plan.Describe());
+                if (parse.GetValue(CommonOptions.Json))
+                {
+                    JsonOutput.Write(plan.Preview, PgDrJsonContext.Default.PgRestoreResult);
+                }
+
+                return Runner.Success;
+            }
+
+            var result = await RestoreService.RestoreAsync(plan, progress, ct).ConfigureAwait(false);
+            TerminalProgress.Clear();
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(result, PgDrJsonContext.Default.PgRestoreResult);
+            }
+            else
+            {
+                Console.Out.WriteLine(result.ToString());
+                Console.Out.WriteLine(FormattableString.Invariant($"{result.FilesWritten} files written, {result.FilesKept} kept, {result.FilesRemoved} removed; {PgDr.Bytes.Format(result.BytesWritten)} at {result.ThroughputMBps:0} MB/s."));
+                Console.Out.WriteLine($"Start it as the postgres account: {result.StartCommand}");
+            }
+
+            return Runner.Success;
+        });
+        return command;
+    }
+
+    /// <summary>This pgdr, when it runs as its own executable (not through 'dotnet pgdr.dll'): restore_command runs the same build.</summary>
+    internal static string? OwnExecutable() =>
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "pgdr" ? path : null;
+
+    private static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw new PgDrArgumentException(ErrorIds.InvalidRestoreRequest, $"'{text}' is not a time (use ISO 8601, e.g. 2026-11-22T10:15:30Z).", text);
+
+    private static PgLsn ParseLsn(string text)
+    {
+        try
+        {
+            return PgLsn.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidRestoreRequest, ex.Message, text);
+        }
+    }
+
+    private static Dictionary<string, string>? Pairs(string[]? values, string option)
+    {
+        if (values is null || values.Length == 0)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            var equals = value.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new PgDrArgumentException(ErrorIds.InvalidRestoreRequest, $"{option} takes name=value (got '{value}').", value);
+            }
+
+            result[value[..equals]] = value[(equals + 1)..];
+        }
+
+        return result;
+    }
+}
