@@ -27,6 +27,7 @@
         'Backup-PgCluster'
         'Get-PgBackup'
         'Restore-PgCluster'
+        'Test-PgBackup'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

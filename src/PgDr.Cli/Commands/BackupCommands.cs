@@ -28,6 +28,7 @@ internal static class BackupCommands
         command.Options.Add(Config);
         command.Subcommands.Add(BuildCreate());
         command.Subcommands.Add(BuildList());
+        command.Subcommands.Add(BuildTest());
         return command;
     }
 
@@ -132,6 +133,84 @@ internal static class BackupCommands
             }
 
             return backups.All(b => b.Consistent) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+
+    private static Command BuildTest()
+    {
+        var label = new Option<string?>("--label") { Description = "The backup to prove (default: the latest)." };
+        var since = new Option<string?>("--since") { Description = "Prove every backup whose consistency point is at or after this time (ISO 8601)." };
+        var repository = new Option<string?>("--repository") { Description = "The repository to restore from." };
+        var time = new Option<string?>("--target-time") { Description = "Replay to this time instead of to consistency." };
+        var lsn = new Option<string?>("--target-lsn") { Description = "Replay to this WAL position." };
+        var xid = new Option<ulong?>("--target-xid") { Description = "Replay to the commit of this transaction." };
+        var name = new Option<string?>("--target-name") { Description = "Replay to this restore point." };
+        var tables = new Option<string[]>("--table") { Description = "Count the rows of this table (schema.table; repeatable)." };
+        var queries = new Option<string[]>("--query") { Description = "A query that must succeed; a single false result fails (repeatable)." };
+        var database = new Option<string>("--database") { Description = "The database of the tables and queries (default postgres).", DefaultValueFactory = _ => "postgres" };
+        var noAmcheck = new Option<bool>("--no-amcheck") { Description = "Skip pg_amcheck." };
+        var noVerify = new Option<bool>("--no-verify-files") { Description = "Skip pg_verifybackup." };
+        var scratch = new Option<string?>("--scratch-directory") { Description = "Where to make the scratch cluster (default: the temp directory)." };
+        var binDir = new Option<string?>("--bin-dir") { Description = "PostgreSQL's programs for the backup's major version." };
+        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr the scratch cluster's restore_command runs (default: this pgdr)." };
+        var timeout = new Option<int>("--recovery-timeout") { Description = "Seconds replay may take (default 1800).", DefaultValueFactory = _ => 1800 };
+        var quiet = new Option<bool>("--quiet") { Description = "Print nothing; the exit code says it: 0 passed, 1 failed." };
+        var command = new Command("test", "Prove backups by restoring them into a scratch cluster: restore, pg_verifybackup, start, replay, pg_amcheck, row counts, queries; always cleaned up. Exit 1 when a test fails.");
+        foreach (var option in new Option[] { label, since, repository, time, lsn, xid, name, tables, queries, database, noAmcheck, noVerify, scratch, binDir, pgdr, timeout, quiet })
+        {
+            command.Options.Add(option);
+        }
+
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var request = new PgDr.Backup.Verify.BackupTestRequest
+            {
+                Label = parse.GetValue(label),
+                Since = parse.GetValue(since) is { } s ? ParseTime(s) : null,
+                Repository = parse.GetValue(repository),
+                TargetTime = parse.GetValue(time) is { } t ? ParseTime(t) : null,
+                TargetLsn = parse.GetValue(lsn) is { } l ? ParseLsn(l) : null,
+                TargetXid = parse.GetValue(xid),
+                TargetName = parse.GetValue(name),
+                Tables = parse.GetValue(tables) ?? [],
+                Queries = parse.GetValue(queries) ?? [],
+                Database = parse.GetValue(database)!,
+                Amcheck = !parse.GetValue(noAmcheck),
+                VerifyFiles = !parse.GetValue(noVerify),
+                ScratchDirectory = parse.GetValue(scratch),
+                BinDirectory = parse.GetValue(binDir),
+                PgDrPath = parse.GetValue(pgdr) ?? OwnExecutable(),
+                RecoveryTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            };
+            var results = await PgDr.Backup.Verify.BackupTestService.TestAsync(config, request, progress, ct).ConfigureAwait(false);
+            TerminalProgress.Clear();
+            if (parse.GetValue(quiet))
+            {
+                return results.All(r => r.Success) ? Runner.Success : Runner.Unhealthy;
+            }
+
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write(results, PgDrJsonContext.Default.IReadOnlyListPgBackupTest);
+            }
+            else
+            {
+                foreach (var result in results)
+                {
+                    Console.Out.WriteLine(FormattableString.Invariant($"{result.Label} ({result.Repository}, {result.Type}) to {result.Target}: {(result.Success ? "PASSED" : "FAILED")} in {result.TotalDuration.TotalSeconds:0.0} s"));
+                    Table.Write(
+                        result.Steps,
+                        ("Step", s => s.Name),
+                        ("Result", s => s.Success is null ? "skipped" : s.Success.Value ? "passed" : "FAILED"),
+                        ("Seconds", s => s.Duration.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)),
+                        ("Detail", s => s.Detail));
+                    Console.Out.WriteLine();
+                }
+            }
+
+            return results.All(r => r.Success) ? Runner.Success : Runner.Unhealthy;
         });
         return command;
     }

@@ -36,4 +36,5 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Backup.Create.PgBackupResult))]
 [JsonSerializable(typeof(PgDr.Backup.Catalog.PgBackupListing))]
 [JsonSerializable(typeof(PgDr.Backup.Restore.PgRestoreResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Verify.PgBackupTest>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

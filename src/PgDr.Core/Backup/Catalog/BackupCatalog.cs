@@ -148,6 +148,7 @@ public static class BackupCatalog
             Host = info.Host,
             SystemIdentifier = info.SystemIdentifier,
             PgVersion = PgBackup.FormatVersion(info.PgVersionNum),
+            Superuser = info.Superuser,
             FileCount = info.FileCount,
             OriginalBytes = info.OriginalBytes,
             NewBytes = info.NewBytes,

@@ -255,4 +255,5 @@ public sealed class BackupStarted
 [JsonSerializable(typeof(BackupInfo))]
 [JsonSerializable(typeof(BackupManifest))]
 [JsonSerializable(typeof(BackupStarted))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class BackupJsonContext : JsonSerializerContext;

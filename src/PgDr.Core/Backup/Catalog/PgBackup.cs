@@ -45,6 +45,9 @@ public sealed class PgBackup
 
     public required string PgVersion { get; init; }
 
+    /// <summary>The bootstrap superuser of the backed-up cluster (a restore test connects as it).</summary>
+    public required string Superuser { get; init; }
+
     public int FileCount { get; init; }
 
     /// <summary>Bytes of the cluster's files as restored.</summary>

@@ -89,6 +89,9 @@ public sealed class RestoreRequest
     /// <summary>Tablespace locations by oid or name; unmapped tablespaces go back where they were.</summary>
     public IReadOnlyDictionary<string, string>? TablespaceMapping { get; init; }
 
+    /// <summary>Restore every tablespace that <see cref="TablespaceMapping"/> does not place into {this}/{oid} (a copy on the same host).</summary>
+    public string? TablespaceRoot { get; init; }
+
     /// <summary>Further settings for postgresql.auto.conf (a port, say), written quoted after the recovery settings.</summary>
     public IReadOnlyDictionary<string, string>? Settings { get; init; }
 

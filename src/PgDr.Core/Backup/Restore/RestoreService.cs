@@ -260,6 +260,7 @@ public static class RestoreService
                 : tablespace.Name.Length > 0 && mapping.TryGetValue(tablespace.Name, out var byName) ? byName
                 : null) is { } mapped
                 ? mapped
+                : request.TablespaceRoot is { } root ? Path.Combine(root, tablespace.Oid.ToString(CultureInfo.InvariantCulture))
                 : tablespace.Location;
             result[tablespace.Oid] = Path.GetFullPath(location);
         }
