@@ -40,25 +40,10 @@ public sealed class RestoredCluster : IAsyncDisposable
         var port = Ports.Closed();
         dataDirectory ??= Path.Combine(await ArchiveTestSupport.NewDirectoryAsync("restore"), "data");
         var asked = request(dataDirectory);
-        var full = new RestoreRequest
+        var full = asked with
         {
-            DataDirectory = asked.DataDirectory,
-            Label = asked.Label,
-            Repository = asked.Repository,
-            TargetTime = asked.TargetTime,
-            TargetLsn = asked.TargetLsn,
-            TargetXid = asked.TargetXid,
-            TargetName = asked.TargetName,
-            Immediate = asked.Immediate,
-            TargetAction = asked.TargetAction,
-            TargetExclusive = asked.TargetExclusive,
-            TargetTimeline = asked.TargetTimeline,
-            AsStandby = asked.AsStandby,
-            Delta = asked.Delta,
-            Force = asked.Force,
             PgDrPath = PgDrForPostgres.ExecutablePath,
             ArchiveMode = RestoreArchiveMode.Off,
-            TablespaceMapping = asked.TablespaceMapping,
             Settings = new Dictionary<string, string>(TestSettings(port).Concat(asked.Settings ?? new Dictionary<string, string>())),
         };
         var result = await RestoreService.RunAsync(fixture.Config, full, progress: null, CancellationToken.None);

@@ -28,7 +28,7 @@ public enum RestoreArchiveMode
 }
 
 /// <summary>What Restore-PgCluster / pgdr restore asks for.</summary>
-public sealed class RestoreRequest
+public sealed record RestoreRequest
 {
     /// <summary>The data directory to restore into, on this host: new or empty, or with -Delta / -Force an existing one.</summary>
     public required string DataDirectory { get; init; }
