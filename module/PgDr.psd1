@@ -28,6 +28,7 @@
         'Get-PgBackup'
         'Restore-PgCluster'
         'Test-PgBackup'
+        'Remove-PgBackup'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

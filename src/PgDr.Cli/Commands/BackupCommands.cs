@@ -29,6 +29,7 @@ internal static class BackupCommands
         command.Subcommands.Add(BuildCreate());
         command.Subcommands.Add(BuildList());
         command.Subcommands.Add(BuildTest());
+        command.Subcommands.Add(BuildExpire());
         return command;
     }
 
@@ -211,6 +212,60 @@ internal static class BackupCommands
             }
 
             return results.All(r => r.Success) ? Runner.Success : Runner.Unhealthy;
+        });
+        return command;
+    }
+
+    private static Command BuildExpire()
+    {
+        var keepFull = new Option<int?>("--keep-full") { Description = "Keep this many full backups, newest first, with the backups built on them." };
+        var keepDays = new Option<int?>("--keep-days") { Description = "Keep whatever restores to any moment of the last this many days." };
+        var labels = new Option<string[]>("--label") { Description = "Remove this backup and those built on it (repeatable), instead of a rule." };
+        var repository = new Option<string?>("--repository") { Description = "Only this repository." };
+        var keepWal = new Option<bool>("--keep-wal") { Description = "Keep the archived WAL even when no kept backup needs it." };
+        var whatIf = new Option<bool>("--what-if") { Description = "List exactly what would be removed; remove nothing." };
+        var command = new Command("expire", "Remove backups no retention rule keeps (the newest full backup and those built on it always stay), the WAL no kept backup needs, and leftovers of backups that never completed.");
+        foreach (var option in new Option[] { keepFull, keepDays, labels, repository, keepWal, whatIf })
+        {
+            command.Options.Add(option);
+        }
+
+        Runner.SetAction(command, async (parse, progress, ct) =>
+        {
+            var config = PgDrConfig.Load(parse.GetValue(Config));
+            var request = new PgDr.Backup.Retention.RetentionRequest
+            {
+                KeepFull = parse.GetValue(keepFull),
+                KeepDays = parse.GetValue(keepDays),
+                Labels = parse.GetValue(labels) ?? [],
+                Repository = parse.GetValue(repository),
+                ExpireWal = !parse.GetValue(keepWal),
+            };
+            var plan = await PgDr.Backup.Retention.RetentionService.PlanAsync(config, request, ct).ConfigureAwait(false);
+            var items = new List<PgDr.Backup.Retention.PgBackupExpiry>();
+            foreach (var item in plan)
+            {
+                items.Add(parse.GetValue(whatIf) ? item : await PgDr.Backup.Retention.RetentionService.ExpireAsync(config, item, ct).ConfigureAwait(false));
+            }
+
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                JsonOutput.Write<IReadOnlyList<PgDr.Backup.Retention.PgBackupExpiry>>(items, PgDrJsonContext.Default.IReadOnlyListPgBackupExpiry);
+            }
+            else
+            {
+                foreach (var item in items)
+                {
+                    Console.Out.WriteLine((parse.GetValue(whatIf) ? "What if: " : "Removed: ") + item.Describe());
+                }
+
+                if (items.Count == 0)
+                {
+                    Console.Out.WriteLine("Nothing to remove.");
+                }
+            }
+
+            return Runner.Success;
         });
         return command;
     }

@@ -37,4 +37,5 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Backup.Catalog.PgBackupListing))]
 [JsonSerializable(typeof(PgDr.Backup.Restore.PgRestoreResult))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Verify.PgBackupTest>))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Retention.PgBackupExpiry>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -89,3 +89,10 @@ public sealed class FileSystemBackups : ICollectionFixture<FileSystemArchivedClu
 {
     public const string Name = "Backups in a filesystem repository";
 }
+
+/// <summary>A cluster of its own for the tests that break its archiving for a while or expire its backups.</summary>
+[CollectionDefinition(Name)]
+public sealed class OwnClusterBackups : ICollectionFixture<FileSystemArchivedClusterFixture>
+{
+    public const string Name = "Backups on a cluster of their own";
+}

@@ -26,6 +26,14 @@ internal static class BackupDeletion
 
         await Parallel.ForEachAsync(objects, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (info, ct) =>
             await repository.DeleteAsync(info.Key, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        // A killed writer's half-written objects: temporary files on a filesystem (never listed as objects). On S3 an
+        // interrupted multipart upload is aborted by the bucket's lifecycle rule, on Azure uncommitted blocks expire.
+        if (repository is FileSystemArchiveRepository fileSystem)
+        {
+            await fileSystem.RemoveAbandonedAsync(BackupLayout.ObjectPrefix(stanza, label), cancellationToken).ConfigureAwait(false);
+        }
+
         await repository.DeleteAsync(BackupLayout.InfoKey(stanza, label), cancellationToken).ConfigureAwait(false);
         await repository.DeleteAsync(BackupLayout.StartedKey(stanza, label), cancellationToken).ConfigureAwait(false);
         return (objects.Count, objects.Sum(o => o.Size));
