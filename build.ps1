@@ -20,14 +20,15 @@ $root = $PSScriptRoot
 $moduleFolder = Join-Path $root 'artifacts/module/PgDr'
 
 function Invoke-Build {
-    # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-    if (-not $IsWindows) { bash (Join-Path $root 'build/make-local-feed.sh') }
     dotnet build (Join-Path $root 'PgDr.sln') -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet build failed ($LASTEXITCODE)." }
 }
 
 function Invoke-Package {
     Invoke-Build
+    # The module as shipped: artifacts/package/gallery/PgDr (Publish-PSResource) and artifacts/package/PgDr.zip (Azure Automation).
+    dotnet msbuild (Join-Path $root 'build/Package.proj') -t:Package -nologo -v:minimal
+    if ($LASTEXITCODE -ne 0) { throw "packaging failed ($LASTEXITCODE)." }
     dotnet publish (Join-Path $root 'src/PgDr.Cli/PgDr.Cli.csproj') -c $Configuration -o (Join-Path $root 'artifacts/pgdr') -nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)." }
     Write-Verbose "Module folder: $moduleFolder"
@@ -39,20 +40,12 @@ function Invoke-Test {
     dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo
     $dotnetFailed = $LASTEXITCODE -ne 0
 
-    $pester = Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0.0' | Select-Object -First 1
-    if (-not $pester) {
-        throw 'Pester 5 is needed for the module tests: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
-    }
-
-    Import-Module $pester
-    $configuration = New-PesterConfiguration
-    $configuration.Run.Path = Join-Path $root 'tests/Pester'
-    $configuration.Run.Exit = $false
-    $configuration.Run.PassThru = $true
-    $configuration.Output.Verbosity = 'Detailed'
-    $result = Invoke-Pester -Configuration $configuration
-    if ($dotnetFailed -or $result.FailedCount -gt 0) {
-        throw "Tests failed (dotnet test: $(-not $dotnetFailed ? 'passed' : 'failed'), Pester: $($result.FailedCount) failed)."
+    # The Pester suites run in the pwsh the build made, with the Pester it pinned (tests/PwshHost), as ./build.sh test does.
+    $pwshHost = Join-Path $root ($IsWindows ? 'artifacts/pwsh/pwsh.exe' : 'artifacts/pwsh/pwsh')
+    & $pwshHost -NoProfile -NonInteractive -File (Join-Path $root 'tests/Pester/Invoke-PgDrPester.ps1')
+    $pesterFailed = $LASTEXITCODE -ne 0
+    if ($dotnetFailed -or $pesterFailed) {
+        throw "Tests failed (xunit: $($dotnetFailed ? 'failed' : 'passed'), Pester: $($pesterFailed ? 'failed' : 'passed'))."
     }
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # PgDr's build tasks where PowerShell is absent (CI, minimal hosts); build.ps1 does the same for PowerShell users.
 #   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
-#   ./build.sh test      the whole test suite against real PostgreSQL (what CI runs)
-#   ./build.sh package   the module folder and a self-contained pgdr in artifacts/
+#   ./build.sh test      the whole test suite against real PostgreSQL: xunit, then the Pester suites in a real pwsh (what CI runs)
+#   ./build.sh package   the module as shipped (artifacts/package: a folder for Publish-PSResource, PgDr.zip for Azure
+#                        Automation; build/Package.proj) and a framework-dependent pgdr in artifacts/pgdr
 #   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
 #                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build)
 #   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
@@ -31,11 +32,6 @@ ensure_postgres() {
   apt-get install -y -qq postgresql-15 >/dev/null
 }
 
-restore_prerequisites() {
-  # System.IO.Hashing (needed by Azure.Storage) is missing from some NuGet mirrors: repack it from the SDK.
-  bash "$root/build/make-local-feed.sh" >&2
-}
-
 ensure_emulators() {
   # Azurite and s3rver, pinned by tests/emulators/package-lock.json.
   if [ ! -x "$root/tests/emulators/node_modules/.bin/azurite-blob" ] || [ ! -x "$root/tests/emulators/node_modules/.bin/s3rver" ]; then
@@ -46,7 +42,6 @@ ensure_emulators() {
 }
 
 build() {
-  restore_prerequisites
   log "dotnet build ($configuration)"
   dotnet build "$root/PgDr.sln" -c "$configuration" -nologo -v quiet
 }
@@ -55,6 +50,8 @@ run_tests() {
   ensure_postgres
   ensure_emulators
   build
+  # tests/Pester/Package.Tests.ps1 imports the module from the packages.
+  package_module
   # The NativeAOT pgdr is what PostgreSQL should run; tests/Unit/Archive/NativePgDrTests drive it (their fixture only
   # checks it is up to date when this already published it).
   native
@@ -70,16 +67,27 @@ run_tests() {
   passed=$(grep -oE 'Passed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   failed=$(grep -oE 'Failed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   skipped=$(grep -oE 'Skipped: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
-  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  echo "xunit: $passed passed, $failed failed, $skipped skipped"
   rm -f "$out"
-  return "$status"
+  # The module as its users run it: the Pester suites in the pwsh the build made (tests/PwshHost), Pester pinned there.
+  log "Pester (artifacts/pwsh/pwsh)"
+  local pester_status=0
+  "$root/artifacts/pwsh/pwsh" -NoProfile -NonInteractive -File "$root/tests/Pester/Invoke-PgDrPester.ps1" || pester_status=$?
+  if [ "$status" -ne 0 ]; then return "$status"; fi
+  return "$pester_status"
+}
+
+package_module() {
+  log "packaging the module (build/Package.proj)"
+  dotnet msbuild "$root/build/Package.proj" -t:Package -nologo -v:minimal >&2
 }
 
 package() {
   build
+  package_module
   log "publishing pgdr to artifacts/pgdr"
   dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr" -nologo -v quiet
-  log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1)"
+  log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1); packages in artifacts/package"
 }
 
 ensure_native_toolchain() {
@@ -95,7 +103,6 @@ ensure_native_toolchain() {
 }
 
 native() {
-  restore_prerequisites
   ensure_native_toolchain
   log "publishing pgdr ahead of time (NativeAOT) to artifacts/pgdr-native"
   dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r linux-x64 -p:PublishAot=true \

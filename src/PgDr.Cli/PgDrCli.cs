@@ -13,6 +13,8 @@ public static class PgDrCli
         root.Subcommands.Add(NodeCommands.Build());
         root.Subcommands.Add(LagCommands.Build());
         root.Subcommands.Add(SlotCommands.Build());
+        root.Subcommands.Add(StandbyCommands.Build());
+        root.Subcommands.Add(SyncCommands.Build());
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());

@@ -25,11 +25,12 @@ internal static class ArchivingCommands
         var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr executable archive_command runs (default: pgdr on PATH)." };
         var timeout = new Option<int>("--archive-timeout") { Description = "archive_timeout in seconds (default 60).", DefaultValueFactory = _ => 60 };
         var disable = new Option<bool>("--disable") { Description = "Switch archiving off instead." };
-        var restart = new Option<bool>("--restart") { Description = "Restart the node if a setting needs it (local pg_ctl clusters only)." };
+        var onStandby = new Option<bool>("--archive-on-standby") { Description = "archive_mode = always: a standby archives the WAL it receives too (with on it archives nothing until promoted)." };
+        var restart = new Option<bool>("--restart") { Description = "Restart the node if a setting needs it (a server on this host: pg_ctl, systemd unit or Windows service)." };
         var whatIf = new Option<bool>("--what-if") { Description = "Show each setting old -> new and change nothing." };
         var command = new Command("set", "Set wal_level, archive_mode, max_wal_senders, archive_timeout and archive_command (ALTER SYSTEM) so the node archives through pgdr.");
         command.Arguments.Add(instance);
-        foreach (var option in new Option[] { config, pgdr, timeout, disable, restart, whatIf })
+        foreach (var option in new Option[] { config, pgdr, timeout, disable, onStandby, restart, whatIf })
         {
             command.Options.Add(option);
         }
@@ -43,9 +44,15 @@ internal static class ArchivingCommands
                 ConfigPath = Path.GetFullPath(parse.GetValue(config)!),
                 ArchiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 Disable = parse.GetValue(disable),
+                ArchiveOnStandby = parse.GetValue(onStandby),
             };
             var result = await WalArchivingService.SetAsync(
                 CommonOptions.ToInstance(parse, parse.GetValue(instance)!), request, apply: !parse.GetValue(whatIf), parse.GetValue(restart), ct).ConfigureAwait(false);
+            if (result.Note is not null)
+            {
+                Console.Error.WriteLine("pgdr: warning: " + result.Note);
+            }
+
             if (parse.GetValue(CommonOptions.Json))
             {
                 JsonOutput.Write(result, PgDrJsonContext.Default.PgWalArchivingChange);

@@ -24,6 +24,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgReplicationSlotHealth>))]
 [JsonSerializable(typeof(PgReplicationSlotRemoval))]
 [JsonSerializable(typeof(PgReplicationSlot))]
+[JsonSerializable(typeof(PgDr.Replication.Standby.PgStandby))]
+[JsonSerializable(typeof(PgDr.Replication.Synchronous.PgSynchronousReplicationChange))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]

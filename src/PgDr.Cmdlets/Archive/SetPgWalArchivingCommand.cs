@@ -32,7 +32,14 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
     [Parameter]
     public SwitchParameter Disable { get; set; }
 
-    /// <summary>Restart the node when a setting needs it, where PgDr controls the service (a local pg_ctl cluster).</summary>
+    /// <summary>
+    /// archive_mode = always instead of on, so a standby archives the WAL it receives. With on, a standby archives
+    /// nothing until it is promoted (the cmdlet warns when it sets that on a standby).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter ArchiveOnStandby { get; set; }
+
+    /// <summary>Restart the node when a setting needs it, where PgDr controls the service: a server on this host run by pg_ctl, a systemd unit or a Windows service.</summary>
     [Parameter]
     public SwitchParameter Restart { get; set; }
 
@@ -48,6 +55,7 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
                 ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
                 ArchiveTimeout = ArchiveTimeout,
                 Disable = Disable,
+                ArchiveOnStandby = ArchiveOnStandby,
             };
         }
         catch (PgDr.Errors.PgDrException ex)
@@ -62,6 +70,11 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
             if (!TryRun((_, ct) => WalArchivingService.SetAsync(target, request, apply: false, restart: false, ct), out var plan))
             {
                 continue;
+            }
+
+            if (plan.Note is not null)
+            {
+                WriteWarning(plan.Note);
             }
 
             var changes = string.Join("; ", plan.Settings.Where(s => s.Changed).Select(s => s.ToString()));

@@ -4,6 +4,7 @@ using System.Security;
 using PgDr.Archive.Configuration;
 using PgDr.Archive.Encryption;
 using PgDr.Archive.Transfer;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 
 namespace PgDr.Cmdlets.Archive;
@@ -27,6 +28,7 @@ public sealed class TestPgWalArchiveCommand : PgDrCmdlet
 
     /// <summary>Only this repository (by its name in the configuration).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(RepositoryNameCompleter))]
     public string? Repository { get; set; }
 
     /// <summary>
@@ -43,6 +45,11 @@ public sealed class TestPgWalArchiveCommand : PgDrCmdlet
     protected override void EndProcessing()
     {
         var path = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
+        if (EncryptionKey is null && MyInvocation.BoundParameters.ContainsKey(nameof(EncryptionKey)))
+        {
+            ThrowTerminatingError(ToErrorRecord(ArchiveKey.Missing("-EncryptionKey")));
+        }
+
         using var key = EncryptionKey is null ? null : ToArchiveKey(EncryptionKey);
         var results = RunOrTerminate((progress, ct) => WalArchiveVerifier.VerifyAsync(PgDrConfig.Load(path), new WalArchiveVerifyOptions { Repository = Repository, Key = key }, progress, ct));
         foreach (var result in results)

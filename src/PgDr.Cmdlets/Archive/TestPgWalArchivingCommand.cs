@@ -8,6 +8,10 @@ namespace PgDr.Cmdlets.Archive;
 
 /// <summary>
 /// <para type="synopsis">Judges WAL archiving end to end: pg_stat_archiver, the configuration, the .ready backlog, and optionally a forced segment switch that must be archived within a deadline.</para>
+/// <para type="description">Healthy needs archiving switched on through pgdr, no failure newer than the last success in pg_stat_archiver, and at
+/// most -MaxReadyFiles segments waiting. With -ForceSwitch it switches to a new segment and waits (up to -Deadline)
+/// until PostgreSQL reports it archived and, with -ConfigPath, every required repository holds it. Reasons says what is
+/// wrong; -Quiet answers with one bool.</para>
 /// <example><code>Test-PgWalArchiving db-a -ForceSwitch -Deadline 00:01:00 | Format-List</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "PgWalArchiving")]

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using System.Reflection;
+using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Progress;
 
@@ -34,6 +36,12 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
             result = default!;
             return false;
         }
+        catch (Exception ex) when (AssemblyLoadFailure(ex) is { } failure)
+        {
+            WriteError(ToErrorRecord(failure));
+            result = default!;
+            return false;
+        }
     }
 
     /// <summary>Runs an engine operation to completion; a failure terminates the command (a failed precondition).</summary>
@@ -48,6 +56,43 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
             ThrowTerminatingError(ToErrorRecord(ex));
             throw; // not reached: ThrowTerminatingError always throws
         }
+        catch (Exception ex) when (AssemblyLoadFailure(ex) is { } failure)
+        {
+            ThrowTerminatingError(ToErrorRecord(failure));
+            throw; // not reached: ThrowTerminatingError always throws
+        }
+    }
+
+    /// <summary>
+    /// An engine assembly that cannot be loaded (a Dependencies folder left incomplete, a file damaged) surfaces as the
+    /// runtime's FileNotFoundException, FileLoadException or BadImageFormatException, possibly inside a
+    /// TypeInitializationException. It becomes an error with a stable id like any other, so -ErrorAction decides
+    /// what happens to it instead of it escaping as an unexpected terminating error.
+    /// </summary>
+    private static PgDrException? AssemblyLoadFailure(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            var assembly = e switch
+            {
+                FileLoadException load => load.FileName,
+                BadImageFormatException image => image.FileName,
+                FileNotFoundException missing when missing.FileName?.Contains(", Version=", StringComparison.Ordinal) == true => missing.FileName,
+                _ => null,
+            };
+            if (assembly is not null)
+            {
+                return new PgDrException(ErrorIds.ModuleLoadFailed, PgDrErrorCategory.NotInstalled,
+                    $"PgDr could not load {assembly}: {e.Message} The module folder is incomplete or damaged; install it again.", assembly, e);
+            }
+
+            if (e is not TypeInitializationException and not TargetInvocationException)
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private T Run<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation)
@@ -94,6 +139,14 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
 
         WriteProgress(new ProgressRecord(_activityId, last.Activity, last.Status) { PercentComplete = last.PercentComplete });
         return true;
+    }
+
+    /// <summary>An instance with a PSCredential and TLS settings applied where given (paths resolved as PowerShell sees them).</summary>
+    protected PgInstance ApplyConnectionOptions(PgInstance instance, PSCredential? credential, PgSslMode? sslMode, string? rootCertificate)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        var resolved = credential is null ? instance : instance.WithCredential(credential.UserName, credential.GetNetworkCredential().Password);
+        return resolved.WithTls(sslMode, rootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(rootCertificate));
     }
 
     /// <summary>The ErrorRecord for an engine error: id, category (same names as ErrorCategory) and target object.</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Connections;
 
 namespace PgDr.Cmdlets.Infrastructure;
@@ -16,6 +17,7 @@ public abstract class PgDrInstanceCmdlet : PgDrCmdlet
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SandboxNodeCompleter))]
     public PgInstance[] Instance { get; set; } = [];
 
     /// <summary>User and password for the nodes; otherwise PGUSER/PGPASSWORD or the pgpass file apply.</summary>
@@ -32,14 +34,5 @@ public abstract class PgDrInstanceCmdlet : PgDrCmdlet
     public string? RootCertificate { get; set; }
 
     /// <summary>The instance with this command's credential and TLS settings applied.</summary>
-    protected PgInstance Resolve(PgInstance instance)
-    {
-        var resolved = instance;
-        if (Credential is not null)
-        {
-            resolved = resolved.WithCredential(Credential.UserName, Credential.GetNetworkCredential().Password);
-        }
-
-        return resolved.WithTls(SslMode, RootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(RootCertificate));
-    }
+    protected PgInstance Resolve(PgInstance instance) => ApplyConnectionOptions(instance, Credential, SslMode, RootCertificate);
 }

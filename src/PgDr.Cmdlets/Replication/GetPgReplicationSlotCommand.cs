@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Replication;
 
@@ -6,6 +7,9 @@ namespace PgDr.Cmdlets.Replication;
 
 /// <summary>
 /// <para type="synopsis">Lists replication slots and the WAL each one retains.</para>
+/// <para type="description">Reads pg_replication_slots: slot type, whether a standby uses it (Active), its restart LSN, wal_status and the WAL
+/// it holds back on the node (RetainedBytes). A name without wildcards that matches nothing is an error
+/// (ReplicationSlotNotFound); a wildcard that matches nothing returns nothing.</para>
 /// <example><code>Get-PgReplicationSlot db-a -Name region_* | Sort-Object RetainedBytes -Descending</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "PgReplicationSlot")]
@@ -16,6 +20,7 @@ public sealed class GetPgReplicationSlotCommand : PgDrInstanceCmdlet
     /// <summary>Slot names; wildcards allowed. A name without wildcards that matches nothing is an error.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SlotNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

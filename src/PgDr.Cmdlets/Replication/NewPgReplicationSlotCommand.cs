@@ -6,6 +6,9 @@ namespace PgDr.Cmdlets.Replication;
 
 /// <summary>
 /// <para type="synopsis">Creates a physical replication slot on a primary; it reserves WAL at once.</para>
+/// <para type="description">Creates the slot with WAL reserved immediately, so a standby cloned next (pg_basebackup -S) finds every segment it
+/// needs. A standby is refused (NodeIsStandby) unless -AllowStandby, for a cascading standby's slot. An existing slot is
+/// ReplicationSlotExists; -WhatIf names the slot and changes nothing.</para>
 /// <example><code>New-PgReplicationSlot db-a -Name region_d -WhatIf</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "PgReplicationSlot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]

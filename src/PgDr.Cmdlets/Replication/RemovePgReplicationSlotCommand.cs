@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
 using PgDr.Replication;
@@ -7,6 +8,9 @@ namespace PgDr.Cmdlets.Replication;
 
 /// <summary>
 /// <para type="synopsis">Drops replication slots that no standby uses, and says how much retained WAL that frees.</para>
+/// <para type="description">Reads the slot first, so the confirmation (and -WhatIf) says whether a standby uses it and how much retained WAL
+/// dropping it frees. A slot in use is refused (ReplicationSlotActive). ConfirmImpact is High; -PassThru writes what each
+/// drop freed.</para>
 /// <example><code>Get-PgReplicationSlot db-a | Test-PgReplicationSlot | Where-Object -not Active | ForEach-Object Slot | Remove-PgReplicationSlot -WhatIf</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "PgReplicationSlot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByNameSet)]
@@ -19,12 +23,14 @@ public sealed class RemovePgReplicationSlotCommand : PgDrCmdlet
 
     /// <summary>The node that holds the slot.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SandboxNodeCompleter))]
     public PgInstance? Instance { get; set; }
 
     /// <summary>The slot to drop.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("SlotName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SlotNameCompleter))]
     public string Name { get; set; } = string.Empty;
 
     /// <summary>Slots from Get-PgReplicationSlot.</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Replication;
 
@@ -6,6 +7,9 @@ namespace PgDr.Cmdlets.Replication;
 
 /// <summary>
 /// <para type="synopsis">Judges replication slots: active, wal_status, retained WAL; Healthy with the reasons when not.</para>
+/// <para type="description">A slot is unhealthy when no standby uses it (it holds WAL back for ever), when wal_status is unreserved or lost,
+/// or when it retains more than -MaxRetainedBytes. Reasons says which. -Quiet answers with one bool for scripts and
+/// alerts.</para>
 /// <example><code>if (-not (Test-PgReplicationSlot db-a -MaxRetainedBytes 10GB -Quiet)) { Send-Alert }</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "PgReplicationSlot")]
@@ -16,6 +20,7 @@ public sealed class TestPgReplicationSlotCommand : PgDrInstanceCmdlet
     /// <summary>Slot names; wildcards allowed.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SlotNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>A slot that retains more WAL than this is not healthy.</summary>

@@ -6,6 +6,8 @@ namespace PgDr.Cmdlets.Sandbox;
 
 /// <summary>
 /// <para type="synopsis">Shows each sandbox node's role, timeline, WAL positions and lag behind its upstream.</para>
+/// <para type="description">Reads the sandbox's state file and asks each node for its role, timeline and WAL positions, and each upstream for
+/// its standbys' lag, so a stopped or lagging node shows up at once. Pipe New-PgDrSandbox's result, or give -Path.</para>
 /// <example><code>Get-PgDrSandbox | Where-Object ByteLag -gt 0</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "PgDrSandbox")]

@@ -6,6 +6,10 @@ namespace PgDr.Cmdlets.Sandbox;
 
 /// <summary>
 /// <para type="synopsis">Builds a local multi-region topology on loopback: a primary (region-a) and standbys streaming through their own slots.</para>
+/// <para type="description">Finds PostgreSQL's programs, runs initdb for the primary on a free loopback port with SCRAM authentication, and
+/// clones each standby with pg_basebackup through its own physical slot, then waits until every standby streams. Run as
+/// root, the servers run as the postgres account, so the directory must be reachable by it. Ctrl+C, or any failure,
+/// stops what was started and removes the directory: nothing half-built stays behind.</para>
 /// <example><code>$sb = New-PgDrSandbox -StandbyCount 2 -Cascading; $sb.Nodes | Get-PgDrNode</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "PgDrSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]

@@ -6,6 +6,9 @@ namespace PgDr.Cmdlets.Sandbox;
 
 /// <summary>
 /// <para type="synopsis">Stops every node of a sandbox and deletes its directory (only a directory that holds a sandbox).</para>
+/// <para type="description">Stops every node and deletes the sandbox directory. A directory without
+/// a sandbox's state file is refused (SandboxNotFound), so it never deletes anything else. ConfirmImpact is High: it asks
+/// unless -Confirm:$false.</para>
 /// <example><code>New-PgDrSandbox -Path ./drill | Remove-PgDrSandbox -Confirm:$false</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "PgDrSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]

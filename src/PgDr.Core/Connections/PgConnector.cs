@@ -14,7 +14,11 @@ public static class PgConnector
     /// <summary>How long a node may take to accept a connection before it counts as unreachable.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    public static NpgsqlDataSource CreateDataSource(PgInstance instance)
+    public static NpgsqlDataSource CreateDataSource(PgInstance instance) =>
+        new NpgsqlDataSourceBuilder(ConnectionString(instance).ConnectionString).Build();
+
+    /// <summary>How PgDr connects to a node; the replication protocol connections use it too.</summary>
+    internal static NpgsqlConnectionStringBuilder ConnectionString(PgInstance instance)
     {
         var builder = new NpgsqlConnectionStringBuilder
         {
@@ -55,7 +59,7 @@ public static class PgConnector
             builder.RootCertificate = instance.RootCertificate;
         }
 
-        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        return builder;
     }
 
     /// <summary>Opens a connection, runs <paramref name="work"/> on it, translates failures.</summary>
@@ -91,6 +95,10 @@ public static class PgConnector
         }
     }
 
+    /// <summary>The user a connection logs in as: the instance's, else PGUSER, else the OS account (as Npgsql and libpq choose).</summary>
+    internal static string EffectiveUser(PgInstance instance) =>
+        instance.Username ?? (Environment.GetEnvironmentVariable("PGUSER") is { Length: > 0 } pgUser ? pgUser : Environment.UserName);
+
     internal static PgDrException TranslateConnectFailure(PgInstance instance, Exception ex)
     {
         if (ex is PostgresException pg)
@@ -101,7 +109,7 @@ public static class PgConnector
                     new PgDrConnectionException(
                         ErrorIds.AuthenticationFailed,
                         PgDrErrorCategory.AuthenticationError,
-                        $"{instance} refused the credentials of user '{instance.Username ?? Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName}': {pg.MessageText}",
+                        $"{instance} refused the credentials of user '{EffectiveUser(instance)}': {pg.MessageText}",
                         instance,
                         ex),
                 PostgresErrorCodes.InsufficientPrivilege =>
@@ -131,8 +139,16 @@ public static class PgConnector
 
         if (ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase))
         {
-            // Npgsql reports "No password has been provided" as a plain NpgsqlException.
-            return new PgDrConnectionException(ErrorIds.AuthenticationFailed, PgDrErrorCategory.AuthenticationError, $"{instance} asks for a password and none was given: {ex.Message}", instance, ex);
+            // Npgsql reports "No password has been provided" as a plain NpgsqlException. Name the user that was tried: with
+            // none given it is PGUSER or the OS account, and the pgpass file (PGPASSFILE) is searched for that user only.
+            var user = EffectiveUser(instance);
+            var passfile = Environment.GetEnvironmentVariable("PGPASSFILE") is { Length: > 0 } file ? $" (the pgpass file {file} has no line for it)" : string.Empty;
+            return new PgDrConnectionException(
+                ErrorIds.AuthenticationFailed,
+                PgDrErrorCategory.AuthenticationError,
+                $"{instance} asks for a password for user '{user}' and none was given{passfile}; give -Credential, or a user and password the pgpass file holds: {ex.Message}",
+                instance,
+                ex);
         }
 
         return new PgDrConnectionException(ErrorIds.ConnectionFailed, PgDrErrorCategory.ConnectionError, $"Cannot connect to {instance}: {ex.Message}", instance, ex);

@@ -95,6 +95,10 @@ public sealed class PgInstance : IEquatable<PgInstance>
     public PgInstance WithTls(PgSslMode? sslMode, string? rootCertificate) =>
         new(Host, Port, Database, Username, _password, sslMode ?? SslMode, rootCertificate ?? RootCertificate);
 
+    /// <summary>A copy that reaches another host and port with the same database, credentials and TLS settings.</summary>
+    public PgInstance WithAddress(string host, int port) =>
+        new(host, port, Database, Username, _password, SslMode, RootCertificate);
+
     public PgInstance WithDatabase(string database) =>
         new(Host, Port, database, Username, _password, SslMode, RootCertificate);
 
@@ -225,77 +229,12 @@ public sealed class PgInstance : IEquatable<PgInstance>
 
     private static PgInstance ParseKeywordValue(string value)
     {
-        // libpq keyword/value form: key=value pairs separated by spaces, values optionally single-quoted.
-        var pairs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < value.Length)
+        if (!ConnInfo.TryParse(value, out var pairs, out var error))
         {
-            while (i < value.Length && char.IsWhiteSpace(value[i]))
-            {
-                i++;
-            }
-
-            if (i >= value.Length)
-            {
-                break;
-            }
-
-            var eq = value.IndexOf('=', i);
-            if (eq < 0)
-            {
-                throw Invalid(Redact(value), "expected key=value pairs");
-            }
-
-            var key = value[i..eq].Trim();
-            i = eq + 1;
-            while (i < value.Length && char.IsWhiteSpace(value[i]))
-            {
-                i++;
-            }
-
-            var sb = new System.Text.StringBuilder();
-            if (i < value.Length && value[i] == '\'')
-            {
-                i++;
-                while (i < value.Length && value[i] != '\'')
-                {
-                    if (value[i] == '\\' && i + 1 < value.Length)
-                    {
-                        i++;
-                    }
-
-                    sb.Append(value[i++]);
-                }
-
-                if (i >= value.Length)
-                {
-                    throw Invalid(Redact(value), "a quoted value is not closed");
-                }
-
-                i++;
-            }
-            else
-            {
-                while (i < value.Length && !char.IsWhiteSpace(value[i]))
-                {
-                    if (value[i] == '\\' && i + 1 < value.Length)
-                    {
-                        i++;
-                    }
-
-                    sb.Append(value[i++]);
-                }
-            }
-
-            if (key.Length == 0)
-            {
-                throw Invalid(Redact(value), "a key is empty");
-            }
-
-            pairs[key] = sb.ToString();
+            throw Invalid(Redact(value), error);
         }
 
-        foreach (var key in pairs.Keys)
+        foreach (var (key, _) in pairs.Pairs)
         {
             if (!KnownKeywords.Contains(key))
             {
@@ -303,21 +242,17 @@ public sealed class PgInstance : IEquatable<PgInstance>
             }
         }
 
-        pairs.TryGetValue("host", out var host);
-        pairs.TryGetValue("port", out var port);
-        pairs.TryGetValue("dbname", out var db);
-        pairs.TryGetValue("user", out var user);
-        pairs.TryGetValue("password", out var password);
-        pairs.TryGetValue("sslmode", out var ssl);
-        pairs.TryGetValue("sslrootcert", out var rootCert);
+        var host = pairs["host"];
+        var port = pairs["port"];
+        var ssl = pairs["sslmode"];
         return new PgInstance(
             string.IsNullOrEmpty(host) ? "localhost" : host,
             port is null ? DefaultPort : ParsePort(Redact(value), port),
-            db,
-            user,
-            password,
+            pairs["dbname"],
+            pairs["user"],
+            pairs["password"],
             ssl is null ? null : ParseSslMode(Redact(value), ssl),
-            rootCert);
+            pairs["sslrootcert"]);
     }
 
     private static readonly HashSet<string> KnownKeywords = new(StringComparer.OrdinalIgnoreCase)
@@ -364,6 +299,13 @@ public sealed class PgInstance : IEquatable<PgInstance>
         if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c is '/' or '\\' or '@' or ';' or '\'' or '"'))
         {
             throw Invalid(whole, "the host name is not valid");
+        }
+
+        if (host.All(char.IsAsciiDigit))
+        {
+            // "42" would resolve as the IPv4 address 0.0.0.42 (or go to DNS): a number alone is most likely a port, or an
+            // integer piped in by mistake, and is never sent anywhere.
+            throw Invalid(whole, $"a number alone is not a host; for port {host} on this machine write localhost:{host}");
         }
 
         return host;

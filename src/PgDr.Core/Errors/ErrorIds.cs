@@ -5,6 +5,9 @@ namespace PgDr.Errors;
 /// </summary>
 public static class ErrorIds
 {
+    // The module itself: an assembly of the engine's could not be loaded (an incomplete install)
+    public const string ModuleLoadFailed = "ModuleLoadFailed";
+
     // Connections
     public const string InvalidInstance = "InvalidInstance";
     public const string HostUnreachable = "HostUnreachable";
@@ -25,6 +28,22 @@ public static class ErrorIds
     public const string ReplicationSlotActive = "ReplicationSlotActive";
     public const string InvalidThreshold = "InvalidThreshold";
 
+    // Standby creation
+    public const string InvalidStandbyRequest = "InvalidStandbyRequest";
+    public const string DataDirectoryNotEmpty = "DataDirectoryNotEmpty";
+    public const string DataDirectoryNotWritable = "DataDirectoryNotWritable";
+    public const string DataDirectoryIsUpstream = "DataDirectoryIsUpstream";
+    public const string SystemIdentifierMismatch = "SystemIdentifierMismatch";
+    public const string ServiceAccountAccessDenied = "ServiceAccountAccessDenied";
+    public const string PasswordFileNotFound = "PasswordFileNotFound";
+    public const string PasswordFileInsecure = "PasswordFileInsecure";
+    public const string BaseBackupFailed = "BaseBackupFailed";
+    public const string StandbyNotStreaming = "StandbyNotStreaming";
+
+    // Synchronous replication
+    public const string InvalidSynchronousReplication = "InvalidSynchronousReplication";
+    public const string SynchronousStandbyNotConnected = "SynchronousStandbyNotConnected";
+
     // Hosting and sandbox
     public const string PostgresBinariesNotFound = "PostgresBinariesNotFound";
     public const string OsUserNotFound = "OsUserNotFound";
@@ -34,8 +53,13 @@ public static class ErrorIds
     public const string SandboxDirectoryNotAccessible = "SandboxDirectoryNotAccessible";
     public const string InvalidSandboxSpec = "InvalidSandboxSpec";
     public const string ClusterStartFailed = "ClusterStartFailed";
+    public const string ClusterStopFailed = "ClusterStopFailed";
     public const string Timeout = "Timeout";
-    public const string RestartNotControlled = "RestartNotControlled";
+
+    // Service control (pg_ctl, systemd, Windows services)
+    public const string InvalidServiceSpec = "InvalidServiceSpec";
+    public const string ServiceNotFound = "ServiceNotFound";
+    public const string ServiceNotControlled = "ServiceNotControlled";
 
     // Archiving settings on the server
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using PgDr.Errors;
+using PgDr.Hosting.Services;
 
 namespace PgDr.Hosting;
 
@@ -13,8 +14,8 @@ public enum StopMode
     Immediate,
 }
 
-/// <summary>A PostgreSQL data directory on this host, controlled through pg_ctl.</summary>
-public sealed class LocalCluster
+/// <summary>A PostgreSQL data directory on this host, controlled through pg_ctl (the sandbox, initdb'd clusters, plain hosts).</summary>
+public sealed class LocalCluster : IPostgresService
 {
     public LocalCluster(PostgresBinaries binaries, string dataDirectory, OsUser runAs)
     {
@@ -31,6 +32,10 @@ public sealed class LocalCluster
 
     /// <summary>The server log, kept beside (not inside) the data directory so base backups do not copy it.</summary>
     public string LogFile => DataDirectory + ".log";
+
+    public PgServiceKind Kind => PgServiceKind.PgCtl;
+
+    public string Description => $"pg_ctl -D {DataDirectory}";
 
     private string WorkingDirectory => Path.GetDirectoryName(DataDirectory) ?? "/";
 
@@ -59,12 +64,26 @@ public sealed class LocalCluster
             return;
         }
 
-        await ProcessRunner.RunCheckedAsync(
+        var result = await ProcessRunner.RunAsync(
             Binaries.Tool("pg_ctl"),
             ["-D", DataDirectory, "-m", mode == StopMode.Fast ? "fast" : "immediate", "-w", "-t", "60", "stop"],
             cancellationToken,
             RunAs,
             workingDirectory: WorkingDirectory).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new PgDrException(
+                ErrorIds.ClusterStopFailed,
+                PgDrErrorCategory.InvalidOperation,
+                $"PostgreSQL in {DataDirectory} did not stop: {result.StandardError.Trim()}",
+                DataDirectory);
+        }
+    }
+
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        await StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
+        await StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops the server however it can: fast, then immediate, then by killing the postmaster.</summary>
@@ -108,6 +127,8 @@ public sealed class LocalCluster
         var result = await ProcessRunner.RunAsync(Binaries.Tool("pg_ctl"), ["-D", DataDirectory, "status"], cancellationToken, RunAs, workingDirectory: WorkingDirectory).ConfigureAwait(false);
         return result.ExitCode == 0;
     }
+
+    public override string ToString() => Description;
 
     private int? ReadPostmasterPid()
     {

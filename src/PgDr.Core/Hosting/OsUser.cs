@@ -67,6 +67,27 @@ public sealed class OsUser
         return result.ExitCode == 0;
     }
 
+    /// <summary>
+    /// Whether this account passes each test(1) check in <paramref name="tests"/> (-r, -w, -x) on <paramref name="path"/>: asked as
+    /// the account itself, so every parent directory's permissions count as they will for PostgreSQL.
+    /// </summary>
+    public async Task<bool> HasAccessAsync(string path, IEnumerable<string> tests, CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return true;
+        }
+
+        var arguments = new List<string>();
+        foreach (var test in tests)
+        {
+            arguments.AddRange(arguments.Count == 0 ? [test, path] : ["-a", test, path]);
+        }
+
+        var result = await ProcessRunner.RunAsync("test", arguments, cancellationToken, this, workingDirectory: "/").ConfigureAwait(false);
+        return result.ExitCode == 0;
+    }
+
     public override string ToString() => Name;
 
     [DllImport("libc", SetLastError = true)]

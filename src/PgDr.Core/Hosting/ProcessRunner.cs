@@ -19,7 +19,8 @@ public static class ProcessRunner
         CancellationToken cancellationToken,
         OsUser? runAs = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        string? workingDirectory = null)
+        string? workingDirectory = null,
+        Action<string>? standardErrorLine = null)
     {
         var start = new ProcessStartInfo
         {
@@ -69,7 +70,9 @@ public static class ProcessRunner
 
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var stderr = standardErrorLine is null
+            ? process.StandardError.ReadToEndAsync(cancellationToken)
+            : ReadLinesAsync(process.StandardError, standardErrorLine, cancellationToken);
         try
         {
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -111,6 +114,19 @@ public static class ProcessRunner
         }
 
         return result;
+    }
+
+    /// <summary>Hands each line to <paramref name="onLine"/> as it arrives (progress), and keeps them all for the result.</summary>
+    private static async Task<string> ReadLinesAsync(StreamReader reader, Action<string> onLine, CancellationToken cancellationToken)
+    {
+        var all = new StringBuilder();
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            all.Append(line).Append('\n');
+            onLine(line);
+        }
+
+        return all.ToString();
     }
 
     private static string Tail(string text)

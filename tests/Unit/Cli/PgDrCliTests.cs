@@ -119,4 +119,33 @@ public sealed class PgDrCliTests(SharedTopologyFixture fixture)
 
         Assert.NotEqual(0, result.ExitCode);
     }
+
+    [Fact]
+    public async Task Standby_create_what_if_lists_the_changes_without_the_password_and_makes_none()
+    {
+        var primary = _sandbox.Instance("region-a");
+        var password = File.ReadLines(_sandbox.PasswordFile).Select(l => l.Split(':')).First(f => f[3] == PgDr.Hosting.Sandbox.PgSandbox.ReplicationUser)[4];
+        var directory = Path.Combine(_sandbox.Directory, "cli-what-if");
+        var environment = new Dictionary<string, string?>(Credentials) { [PgDr.Cli.Commands.StandbyCommands.PasswordVariable] = password };
+
+        var result = await PgDrProcess.RunAsync(
+            environment, "standby", "create", primary.Name, "--data-dir", directory, "--name", "cli-what-if", "--create-slot",
+            "--replication-user", PgDr.Hosting.Sandbox.PgSandbox.ReplicationUser, "--port", Ports.Closed().ToString(System.Globalization.CultureInfo.InvariantCulture), "--what-if");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        Assert.Contains($"What if: create slot cli_what_if on {primary.Name}", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory));
+        Assert.Empty(await PgDr.Replication.ReplicationSlotService.GetSlotsAsync(primary, ["cli_what_*"], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Standby_create_into_a_directory_that_is_not_empty_exits_2_naming_DataDirectoryNotEmpty()
+    {
+        var result = await PgDrProcess.RunAsync(
+            Credentials, "standby", "create", _sandbox.Instance("region-a").Name, "--data-dir", _sandbox.Node("region-b").DataDirectory, "--name", "cli-occupied");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.EndsWith("[DataDirectoryNotEmpty]", Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim(), StringComparison.Ordinal);
+    }
 }

@@ -107,6 +107,19 @@ public sealed class PgInstanceTests
     }
 
     [Theory]
+    [InlineData("42")]
+    [InlineData("5432")]
+    [InlineData("42:5432")]
+    public void A_number_alone_is_never_taken_for_a_host(string text)
+    {
+        // "42" would resolve as 0.0.0.42 (what `42 | Get-PgDrNode` once connected to).
+        var ex = Assert.Throws<PgDrArgumentException>(() => PgInstance.Parse(text));
+
+        Assert.Equal(ErrorIds.InvalidInstance, ex.ErrorId);
+        Assert.Contains("localhost:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("host=db password=hunter2 port=x", "hunter2")]
     [InlineData("postgresql://u:hunter2@db:99999/x", "hunter2")]
     [InlineData("Host=db;Password=hunter2;Port=abc", "hunter2")]

@@ -148,7 +148,7 @@ public sealed class SandboxTests
     }
 
     [Fact]
-    public async Task The_password_file_is_private_and_no_password_is_in_the_configuration_files()
+    public async Task The_password_file_is_private_and_the_standby_streams_through_it_with_keepalives()
     {
         var directory = SandboxFixture.NewDirectory("secrets");
         var sandbox = await SandboxService.CreateAsync(new SandboxSpec { Directory = directory, Standbys = 1 }, null, CancellationToken.None);
@@ -168,7 +168,11 @@ public sealed class SandboxTests
                 Assert.All(passwords, p => Assert.DoesNotContain(p, text, StringComparison.Ordinal));
             }
 
-            Assert.Contains("passfile=", await File.ReadAllTextAsync(Path.Combine(standby, "postgresql.conf")), StringComparison.Ordinal);
+            // The standby streams with what it was given: a password file, and keepalives for a long-haul link.
+            var conninfo = await Sql.ScalarAsync<string>(sandbox.Instance("region-b"), "SHOW primary_conninfo");
+            Assert.Contains($"passfile='{sandbox.PasswordFile}'", conninfo, StringComparison.Ordinal);
+            Assert.Contains("keepalives_idle='60'", conninfo, StringComparison.Ordinal);
+            Assert.DoesNotContain("password=", conninfo, StringComparison.Ordinal);
         }
         finally
         {

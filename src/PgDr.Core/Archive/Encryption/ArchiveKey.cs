@@ -119,6 +119,14 @@ public sealed class ArchiveKey : IDisposable
         return FromText(secret, source, source);
     }
 
+    /// <summary>
+    /// The error for a key that was asked to be given and was not: <c>-EncryptionKey $null</c> is what a failed
+    /// <c>Get-Secret</c> hands over, and falling back to the configuration's key file then would hide that failure
+    /// (and read the archive with a key the caller did not choose).
+    /// </summary>
+    public static PgDrArgumentException Missing(string source) =>
+        new(ErrorIds.ArchiveKeyRequired, $"{source} holds no key (a failed Get-Secret gives $null). Give the key, or leave {source} out to use the configuration's keyFile or keyEnv.", source);
+
     /// <summary>A key from raw bytes (tests, benchmarks, key generation tools).</summary>
     public static ArchiveKey FromBytes(ReadOnlySpan<byte> key, string source = "memory")
     {

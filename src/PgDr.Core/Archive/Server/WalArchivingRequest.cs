@@ -19,4 +19,10 @@ public sealed class WalArchivingRequest
 
     /// <summary>Switch archiving off instead (archive_mode = off); the command is left as it is.</summary>
     public bool Disable { get; init; }
+
+    /// <summary>
+    /// archive_mode = always instead of on: a standby archives the WAL it receives too. With on (the default) a standby
+    /// archives nothing until it is promoted.
+    /// </summary>
+    public bool ArchiveOnStandby { get; init; }
 }

@@ -3,6 +3,8 @@ using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
+using PgDr.Hosting.Services;
+using PgDr.Settings;
 
 namespace PgDr.Archive.Server;
 
@@ -29,11 +31,14 @@ public static class WalArchivingService
     public static async Task<PgWalArchivingChange> SetAsync(PgInstance instance, WalArchivingRequest request, bool apply, bool restart, CancellationToken cancellationToken)
     {
         Validate(request);
-        var changes = await PgConnector.RunAsync(instance, async conn =>
+        var (changes, isStandby) = await PgConnector.RunAsync(instance, async conn =>
         {
             var current = await ReadSettingsAsync(conn, cancellationToken).ConfigureAwait(false);
-            return Plan(current, request);
+            using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+            var inRecovery = (bool)(await recovery.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return (Plan(current, request), inRecovery);
         }, cancellationToken).ConfigureAwait(false);
+        var note = StandbyNote(instance, changes, isStandby);
 
         if (!apply || changes.All(c => !c.Changed))
         {
@@ -43,37 +48,18 @@ public static class WalArchivingService
                 Settings = changes,
                 Applied = apply,
                 RestartPending = apply && await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+                IsStandby = isStandby,
+                Note = note,
             };
         }
 
-        await PgConnector.RunAsync(instance, async conn =>
-        {
-            foreach (var change in changes.Where(c => c.Changed))
-            {
-                // ALTER SYSTEM takes no parameters: the value is a quoted SQL literal.
-                using var alter = new NpgsqlCommand($"ALTER SYSTEM SET {change.Name} = {SqlLiteral(change.NewValue)}", conn);
-                await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", conn);
-            return await reload.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-
-        // The reload is asynchronous: wait until the server shows each change as either live or pending a restart.
-        await Wait.UntilAsync(
-            async ct => await PgConnector.RunAsync(instance, async conn =>
-            {
-                var now = await ReadSettingsAsync(conn, ct).ConfigureAwait(false);
-                return changes.Where(c => c.Changed).All(c => now[c.Name].PendingRestart || Same(now[c.Name], c.NewValue));
-            }, ct).ConfigureAwait(false),
-            TimeSpan.FromSeconds(15),
-            $"{instance} to reload its configuration",
-            cancellationToken).ConfigureAwait(false);
+        await ServerSettings.AlterSystemAsync(instance, changes, cancellationToken).ConfigureAwait(false);
 
         var restarted = false;
         if (restart && changes.Any(c => c.RequiresRestart))
         {
-            await LocalServiceControl.RestartAsync(instance, cancellationToken).ConfigureAwait(false);
+            var service = await PostgresServices.ForInstanceAsync(instance, PgServiceSpec.Auto, cancellationToken).ConfigureAwait(false);
+            await service.RestartAsync(cancellationToken).ConfigureAwait(false);
             restarted = true;
         }
 
@@ -84,8 +70,19 @@ public static class WalArchivingService
             Applied = true,
             Restarted = restarted,
             RestartPending = await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+            IsStandby = isStandby,
+            Note = note,
         };
     }
+
+    /// <summary>
+    /// A standby with archive_mode = on archives nothing (PostgreSQL archives there only with always), which is easy to
+    /// mistake for working archiving; say so instead of applying silently.
+    /// </summary>
+    private static string? StandbyNote(PgInstance instance, IReadOnlyList<PgSettingChange> changes, bool isStandby) =>
+        isStandby && changes.Single(c => c.Name == "archive_mode").NewValue == "on"
+            ? $"{instance} is a standby: with archive_mode = on it archives nothing until it is promoted. To archive on the standby too, use archive_mode = always (-ArchiveOnStandby, pgdr --archive-on-standby)."
+            : null;
 
     internal static IReadOnlyList<PgSettingChange> Plan(IReadOnlyDictionary<string, ServerSetting> current, WalArchivingRequest request)
     {
@@ -96,42 +93,17 @@ public static class WalArchivingService
         return
         [
             Change(current["wal_level"], walLevel == "logical" ? "logical" : "replica"),
-            Change(current["archive_mode"], request.Disable ? "off" : archiveMode == "always" ? "always" : "on"),
+            Change(current["archive_mode"], request.Disable ? "off" : request.ArchiveOnStandby || archiveMode == "always" ? "always" : "on"),
             Change(current["max_wal_senders"], Math.Max(senders, request.MinWalSenders).ToString(CultureInfo.InvariantCulture)),
             Change(current["archive_timeout"], ((int)request.ArchiveTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s"),
             Change(current["archive_command"], command),
         ];
     }
 
-    private static PgSettingChange Change(ServerSetting setting, string desired) => new()
-    {
-        Name = setting.Name,
-        OldValue = setting.Display,
-        NewValue = Same(setting, desired) ? setting.Display : desired,
-        Context = setting.Context,
-    };
+    private static PgSettingChange Change(ServerSetting setting, string desired) => ServerSettings.Change(setting, desired);
 
-    private static bool Same(ServerSetting setting, string desired) =>
-        string.Equals(setting.Display, desired, StringComparison.Ordinal) || string.Equals(setting.Raw, desired, StringComparison.Ordinal);
-
-    internal static async Task<Dictionary<string, ServerSetting>> ReadSettingsAsync(NpgsqlConnection conn, CancellationToken cancellationToken)
-    {
-        using var cmd = new NpgsqlCommand("SELECT name, reset_val, coalesce(unit, ''), context, pending_restart FROM pg_settings WHERE name = ANY($1)", conn);
-        cmd.Parameters.AddWithValue(ManagedSettings);
-        using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var result = new Dictionary<string, ServerSetting>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var name = reader.GetString(0);
-            var raw = reader.GetString(1);
-            var unit = reader.GetString(2);
-            // reset_val, not setting: the configured value, where setting shows archive_command as "(disabled)" while
-            // archive_mode is off. Only seconds matter as a unit here (archive_timeout).
-            result[name] = new ServerSetting(name, raw, unit == "s" ? raw + "s" : raw, reader.GetString(3), reader.GetBoolean(4));
-        }
-
-        return result;
-    }
+    internal static Task<Dictionary<string, ServerSetting>> ReadSettingsAsync(NpgsqlConnection conn, CancellationToken cancellationToken) =>
+        ServerSettings.ReadAsync(conn, ManagedSettings, cancellationToken);
 
     private static async Task<bool> IsRestartPendingAsync(PgInstance instance, CancellationToken cancellationToken) =>
         await PgConnector.RunAsync(instance, async conn =>
@@ -160,8 +132,4 @@ public static class WalArchivingService
 
     internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static string SqlLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 }
-
-/// <summary>One row of pg_settings: the raw setting, how PgDr shows it, and when a change takes effect.</summary>
-internal sealed record ServerSetting(string Name, string Raw, string Display, string Context, bool PendingRestart);

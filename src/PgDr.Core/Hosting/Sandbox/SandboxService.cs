@@ -6,7 +6,9 @@ using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Progress;
+using PgDr.Hosting.Services;
 using PgDr.Replication;
+using PgDr.Replication.Standby;
 using PgDr.Topology;
 
 namespace PgDr.Hosting.Sandbox;
@@ -234,8 +236,6 @@ public static class SandboxService
 
         private string PasswordFile => Path.Combine(directory, SandboxState.PasswordFileName);
 
-        private Dictionary<string, string> ToolEnvironment => new() { ["PGPASSFILE"] = PasswordFile, ["PGCONNECT_TIMEOUT"] = "10" };
-
         public async Task BuildAsync(SandboxSpec spec, CancellationToken cancellationToken)
         {
             _steps = 2 + spec.Standbys + (spec.Cascading ? 1 : 0);
@@ -326,13 +326,15 @@ public static class SandboxService
                 ["max_wal_senders"] = "10",
                 ["max_replication_slots"] = "10",
                 ["hot_standby"] = "on",
+                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin).
+                ["wal_log_hints"] = "on",
                 // Standbys report their positions every second, so lag is fresh when asked for.
                 ["wal_receiver_status_interval"] = "1s",
                 ["shared_buffers"] = "32MB",
                 ["max_connections"] = "50",
                 ["logging_collector"] = "off",
             });
-            await StartOnFreePortAsync(name, dataDirectory, upstreamName: null, slotName: null, cancellationToken).ConfigureAwait(false);
+            await StartPrimaryOnFreePortAsync(name, dataDirectory, cancellationToken).ConfigureAwait(false);
 
             var instance = Sandbox.Node(name).Instance;
             await PgConnector.RunAsync(instance, async conn =>
@@ -343,45 +345,61 @@ public static class SandboxService
             }, cancellationToken).ConfigureAwait(false);
         }
 
+        /// <summary>
+        /// Builds a standby with New-PgStandby's engine, the path users take: its own slot on the upstream, the sandbox's
+        /// password file in primary_conninfo, on a free port. A port taken between the probe and the start fails the
+        /// start; the engine then takes back everything and the standby is built again on another port.
+        /// </summary>
         private async Task CreateStandbyAsync(string name, string upstreamName, CancellationToken cancellationToken)
         {
             Report($"pg_basebackup {name} from {upstreamName}");
             var upstream = Sandbox.Node(upstreamName);
             var slotName = ReplicationSlotName.FromNodeName(name);
-            await ReplicationSlotService.CreatePhysicalSlotAsync(upstream.Instance, slotName, allowStandby: true, cancellationToken).ConfigureAwait(false);
             var dataDirectory = Path.Combine(directory, name);
-            await ProcessRunner.RunCheckedAsync(
-                binaries.Tool("pg_basebackup"),
-                ["-h", "127.0.0.1", "-p", upstream.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", PgSandbox.ReplicationUser,
-                 "-D", dataDirectory, "-S", slotName, "-X", "stream", "-c", "fast", "--no-password", "--no-sync"],
-                cancellationToken,
-                runAs,
-                ToolEnvironment,
-                directory).ConfigureAwait(false);
-
-            // Written here rather than by pg_basebackup -R, which would copy the password into
-            // postgresql.auto.conf; primary_conninfo names the 0600 password file instead.
-            var conninfo = $"host=127.0.0.1 port={upstream.Port} user={PgSandbox.ReplicationUser} passfile={LibpqQuote(PasswordFile)} application_name={name}";
-            File.WriteAllText(Path.Combine(dataDirectory, "standby.signal"), string.Empty);
-            AppendSettings(dataDirectory, new Dictionary<string, string>
+            for (var attempt = 1; ; attempt++)
             {
-                ["primary_conninfo"] = ConfQuote(conninfo),
-                ["primary_slot_name"] = ConfQuote(slotName),
-            });
-            await runAs.TakeOwnershipAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
-            await StartOnFreePortAsync(name, dataDirectory, upstreamName, slotName, cancellationToken).ConfigureAwait(false);
+                var port = FreePort();
+                state.Nodes.RemoveAll(n => n.Name == name);
+                state.Nodes.Add(new SandboxNodeState { Name = name, Port = port, DataDirectory = name, UpstreamName = upstreamName, SlotName = slotName });
+                state.Save(directory);
+                try
+                {
+                    await StandbyService.CreateAsync(
+                        new StandbyRequest
+                        {
+                            Upstream = upstream.Instance,
+                            DataDirectory = dataDirectory,
+                            Name = name,
+                            SlotName = slotName,
+                            CreateSlot = true,
+                            ReplicationUser = PgSandbox.ReplicationUser,
+                            PasswordFile = PasswordFile,
+                            Port = port,
+                            Service = new PgServiceSpec { Kind = PgServiceKind.PgCtl, BinDirectory = binaries.Directory, ServiceAccount = runAs.Name },
+                            SkipSync = true,
+                        },
+                        progress is null ? null : new NestedProgress(progress, step => new PgDrProgress(Activity, $"{name}: {step.Status}", Percent)),
+                        cancellationToken).ConfigureAwait(false);
+                    _started.Add(new LocalCluster(binaries, dataDirectory, runAs));
+                    return;
+                }
+                catch (PgDrException ex) when (IsPortTaken(ex) && attempt < 3)
+                {
+                    // Most likely "could not bind": the port was taken between our probe and the start.
+                }
+            }
         }
 
-        /// <summary>Picks a free loopback port and starts; another process may take the port first, so a failed start is tried on a new one.</summary>
-        private async Task StartOnFreePortAsync(string name, string dataDirectory, string? upstreamName, string? slotName, CancellationToken cancellationToken)
+        /// <summary>Picks a free loopback port and starts the primary; another process may take the port first, so a failed start is tried on a new one.</summary>
+        private async Task StartPrimaryOnFreePortAsync(string name, string dataDirectory, CancellationToken cancellationToken)
         {
             var cluster = new LocalCluster(binaries, dataDirectory, runAs);
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort();
-                AppendSettings(dataDirectory, new Dictionary<string, string> { ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["cluster_name"] = ConfQuote(name) });
+                AppendSettings(dataDirectory, new Dictionary<string, string> { ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["cluster_name"] = PostgresAutoConf.Quote(name) });
                 state.Nodes.RemoveAll(n => n.Name == name);
-                state.Nodes.Add(new SandboxNodeState { Name = name, Port = port, DataDirectory = name, UpstreamName = upstreamName, SlotName = slotName });
+                state.Nodes.Add(new SandboxNodeState { Name = name, Port = port, DataDirectory = name });
                 state.Save(directory);
                 try
                 {
@@ -389,12 +407,15 @@ public static class SandboxService
                     await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
                     return;
                 }
-                catch (PgDrException ex) when (ex.ErrorId == ErrorIds.ClusterStartFailed && attempt < 3 && ex.Message.Contains("could not", StringComparison.OrdinalIgnoreCase))
+                catch (PgDrException ex) when (IsPortTaken(ex) && attempt < 3)
                 {
                     // Most likely "could not bind": the port was taken between our probe and the start.
                 }
             }
         }
+
+        private static bool IsPortTaken(PgDrException ex) =>
+            ex.ErrorId == ErrorIds.ClusterStartFailed && ex.Message.Contains("could not", StringComparison.OrdinalIgnoreCase);
 
         private int FreePort()
         {
@@ -411,8 +432,15 @@ public static class SandboxService
             }
         }
 
-        private void Report(string status) =>
-            progress?.Report(new PgDrProgress("Creating sandbox", status, Math.Min(99, 100 * _step++ / Math.Max(1, _steps))));
+        private const string Activity = "Creating sandbox";
+
+        private int Percent => Math.Min(99, 100 * _step / Math.Max(1, _steps));
+
+        private void Report(string status)
+        {
+            progress?.Report(new PgDrProgress(Activity, status, Percent));
+            _step++;
+        }
 
         private static void AppendSettings(string dataDirectory, IDictionary<string, string> settings)
         {
@@ -425,11 +453,6 @@ public static class SandboxService
 
             File.AppendAllText(Path.Combine(dataDirectory, "postgresql.conf"), sb.ToString());
         }
-
-        private static string ConfQuote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-        private static string LibpqQuote(string value) =>
-            "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
         private static string NewPassword() =>
             Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
