@@ -286,7 +286,10 @@ internal static class BackupCommands
         var exclusive = new Option<bool>("--target-exclusive") { Description = "Stop just before the target instead of just after it." };
         var timeline = new Option<string?>("--target-timeline") { Description = "A timeline number, current or latest (default)." };
         var standby = new Option<bool>("--as-standby") { Description = "Seed a standby: standby.signal and no target." };
-        var conninfo = new Option<string?>("--primary-conninfo") { Description = "With --as-standby: primary_conninfo (name a passfile; never a password)." };
+        var primary = new Option<string?>("--primary") { Description = "With --as-standby: the node to stream from (host:port); primary_conninfo is built from it without a password." };
+        var replicationUser = new Option<string?>("--replication-user") { Description = "With --as-standby: the role to replicate as." };
+        var passwordFile = new Option<string?>("--password-file") { Description = "With --as-standby: the 0600 password file primary_conninfo names (passfile=)." };
+        var standbyName = new Option<string?>("--standby-name") { Description = "With --as-standby: the standby's application_name." };
         var slot = new Option<string?>("--primary-slot") { Description = "With --as-standby: primary_slot_name." };
         var delta = new Option<bool>("--delta") { Description = "Rewrite only the files that differ from the backup; remove those it does not hold." };
         var force = new Option<bool>("--force") { Description = "Restore into a non-empty directory by emptying it first." };
@@ -299,7 +302,7 @@ internal static class BackupCommands
         var whatIf = new Option<bool>("--what-if") { Description = "Check everything and say what would be done; write nothing." };
         var command = new Command("restore", "Restore a base backup into a data directory on this host and set it up to recover from the archive (restore_command = pgdr wal fetch).");
         command.Arguments.Add(directory);
-        foreach (var option in new Option[] { config, label, repository, time, lsn, xid, name, immediate, action, exclusive, timeline, standby, conninfo, slot, delta, force, pgdr, archiveMode, tablespaces, settings, osUser, parallel, whatIf })
+        foreach (var option in new Option[] { config, label, repository, time, lsn, xid, name, immediate, action, exclusive, timeline, standby, primary, replicationUser, passwordFile, standbyName, slot, delta, force, pgdr, archiveMode, tablespaces, settings, osUser, parallel, whatIf })
         {
             command.Options.Add(option);
         }
@@ -321,7 +324,10 @@ internal static class BackupCommands
                 TargetExclusive = parse.GetValue(exclusive),
                 TargetTimeline = parse.GetValue(timeline),
                 AsStandby = parse.GetValue(standby),
-                PrimaryConnInfo = parse.GetValue(conninfo),
+                Primary = parse.GetValue(primary) is { } upstream ? PgDr.Connections.PgInstance.Parse(upstream) : null,
+                ReplicationUser = parse.GetValue(replicationUser),
+                PasswordFile = parse.GetValue(passwordFile),
+                StandbyName = parse.GetValue(standbyName),
                 PrimarySlotName = parse.GetValue(slot),
                 Delta = parse.GetValue(delta),
                 Force = parse.GetValue(force),

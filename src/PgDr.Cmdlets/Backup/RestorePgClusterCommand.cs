@@ -17,7 +17,7 @@ namespace PgDr.Cmdlets.Backup;
 /// re-seeding of a failed primary) and removes what the backup does not hold. A non-empty directory is refused unless -Delta or -Force.</para>
 /// <example><code>Restore-PgCluster /var/lib/postgresql/15/main -TargetTime '2026-11-22 10:15:00Z' -TargetAction Promote</code></example>
 /// <example><code>Get-PgBackup | Select-Object -Last 1 | Restore-PgCluster -DataDirectory /srv/pg/restore -WhatIf</code></example>
-/// <example><code>Restore-PgCluster /var/lib/postgresql/15/main -Delta -AsStandby -PrimaryConnInfo 'host=db-a user=replicator passfile=/var/lib/postgresql/.pgpass'</code></example>
+/// <example><code>Restore-PgCluster /var/lib/postgresql/15/main -Delta -AsStandby -Primary db-a:5432 -ReplicationUser replicator -PasswordFile /var/lib/postgresql/.pgpass -PrimarySlotName db_b</code></example>
 /// </summary>
 [Cmdlet(VerbsData.Restore, "PgCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(PgRestoreResult))]
@@ -77,9 +77,21 @@ public sealed class RestorePgClusterCommand : PgDrCmdlet
     [Parameter]
     public SwitchParameter AsStandby { get; set; }
 
-    /// <summary>With -AsStandby: primary_conninfo; name a passfile, never a password.</summary>
+    /// <summary>With -AsStandby: the node to stream from; primary_conninfo is built from it, never with a password.</summary>
     [Parameter]
-    public string? PrimaryConnInfo { get; set; }
+    public PgDr.Connections.PgInstance? Primary { get; set; }
+
+    /// <summary>With -AsStandby: the role the standby replicates as (default: the primary's user, else postgres).</summary>
+    [Parameter]
+    public string? ReplicationUser { get; set; }
+
+    /// <summary>With -AsStandby: the 0600 password file primary_conninfo names (passfile=), readable by the postgres account.</summary>
+    [Parameter]
+    public string? PasswordFile { get; set; }
+
+    /// <summary>With -AsStandby: the standby's application_name, as synchronous_standby_names and pg_stat_replication call it.</summary>
+    [Parameter]
+    public string? StandbyName { get; set; }
 
     /// <summary>With -AsStandby: primary_slot_name.</summary>
     [Parameter]
@@ -148,7 +160,10 @@ public sealed class RestorePgClusterCommand : PgDrCmdlet
             TargetExclusive = TargetExclusive,
             TargetTimeline = TargetTimeline,
             AsStandby = AsStandby,
-            PrimaryConnInfo = PrimaryConnInfo,
+            Primary = Primary,
+            ReplicationUser = ReplicationUser,
+            PasswordFile = PasswordFile is null ? null : GetUnresolvedProviderPathFromPSPath(PasswordFile),
+            StandbyName = StandbyName,
             PrimarySlotName = PrimarySlotName,
             Delta = Delta,
             Force = Force,

@@ -1,17 +1,14 @@
 using System.Globalization;
-using System.Text;
+using PgDr.Replication;
 
 namespace PgDr.Backup.Restore;
 
 /// <summary>
-/// The recovery settings a restore writes into postgresql.auto.conf (read after postgresql.conf, so they win), as
-/// pgBackRest does: recovery settings the backed-up file held are commented out, never silently left to compete, and
-/// the new ones follow in one marked block. Only paths and targets are written, never a secret.
+/// The recovery settings a restore writes into postgresql.auto.conf (read after postgresql.conf, so they win). Only
+/// paths, targets and a primary_conninfo that names a password file are written, never a secret.
 /// </summary>
 internal static class RecoveryConfiguration
 {
-    public const string FileName = "postgresql.auto.conf";
-
     private static readonly HashSet<string> Managed = new(StringComparer.OrdinalIgnoreCase)
     {
         "restore_command", "recovery_target", "recovery_target_time", "recovery_target_xid", "recovery_target_name", "recovery_target_lsn",
@@ -58,9 +55,11 @@ internal static class RecoveryConfiguration
             settings.Add(("recovery_target_timeline", timeline));
         }
 
-        if (request.PrimaryConnInfo is { } conninfo)
+        if (request.Primary is { } primary)
         {
-            settings.Add(("primary_conninfo", conninfo));
+            var user = request.ReplicationUser ?? primary.Username ?? "postgres";
+            var conninfo = PrimaryConnInfo.Build(primary.WithCredential(user, null), user, request.PasswordFile, request.StandbyName ?? "restored");
+            settings.Add(("primary_conninfo", conninfo.ToString()));
         }
 
         if (request.PrimarySlotName is { } slot)
@@ -81,31 +80,23 @@ internal static class RecoveryConfiguration
         return settings;
     }
 
-    /// <summary>Comments out what the new settings replace in <paramref name="existing"/> and appends the new block.</summary>
-    public static string Rewrite(string existing, IReadOnlyList<(string Name, string Value)> settings, string backupLabel)
+    /// <summary>
+    /// What goes into postgresql.auto.conf: every recovery setting the backed-up file held is removed (a stale
+    /// recovery_target_xid must not compete with a new recovery_target_time), then the new settings are set.
+    /// </summary>
+    public static Dictionary<string, string?> Changes(IReadOnlyList<(string Name, string Value)> settings)
     {
-        var replaced = new HashSet<string>(Managed.Concat(settings.Select(s => s.Name)), StringComparer.OrdinalIgnoreCase);
-        var text = new StringBuilder();
-        foreach (var line in existing.Split('\n'))
-        {
-            var name = line.TrimStart().Split('=', 2)[0].Trim();
-            text.Append(line.Length > 0 && !line.TrimStart().StartsWith('#') && replaced.Contains(name) ? "# Replaced by the PgDr restore below: " + line : line);
-            text.Append('\n');
-        }
-
-        while (text.Length >= 2 && text[^1] == '\n' && text[^2] == '\n')
-        {
-            text.Length--;
-        }
-
-        text.Append(CultureInfo.InvariantCulture, $"\n# Recovery settings written by the PgDr restore of backup {backupLabel} at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n");
+        var changes = Managed.ToDictionary(name => name, _ => (string?)null, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in settings)
         {
-            text.Append(name).Append(" = ").Append(Quote(value)).Append('\n');
+            changes.Remove(name);
         }
 
-        return text.ToString();
-    }
+        foreach (var (name, value) in settings)
+        {
+            changes[name] = value;
+        }
 
-    public static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+        return changes;
+    }
 }

@@ -11,7 +11,7 @@ namespace PgDr.Backup.Restore;
 /// </summary>
 internal static class RestoreCommandCheck
 {
-    public static async Task EnsureUsableAsync(OsUser account, string pgdrPath, string configPath, PgDrConfig config, CancellationToken cancellationToken)
+    public static async Task EnsureUsableAsync(OsUser account, string pgdrPath, string configPath, PgDrConfig config, string? passwordFile, CancellationToken cancellationToken)
     {
         var checks = new List<(string Flag, string Path, string What)>
         {
@@ -23,21 +23,19 @@ internal static class RestoreCommandCheck
             checks.Add(("-r", Path.GetFullPath(keyFile), "read the key file"));
         }
 
+        if (passwordFile is not null)
+        {
+            checks.Add(("-r", Path.GetFullPath(passwordFile), "read the password file primary_conninfo names"));
+        }
+
         if (!File.Exists(configPath))
         {
             throw new PgDrException(ErrorIds.RestoreCommandNotUsable, PgDrErrorCategory.ObjectNotFound, $"restore_command would name {configPath}, which does not exist (give -ConfigPath).", configPath);
         }
 
-        if (!account.SwitchNeeded)
-        {
-            // This process is the account that will run PostgreSQL (only root can restore for another one).
-            return;
-        }
-
         foreach (var (flag, path, what) in checks)
         {
-            var result = await ProcessRunner.RunAsync("test", [flag, path], cancellationToken, account, workingDirectory: "/").ConfigureAwait(false);
-            if (result.ExitCode != 0)
+            if (!await account.HasAccessAsync(path, [flag], cancellationToken).ConfigureAwait(false))
             {
                 throw new PgDrException(
                     ErrorIds.RestoreCommandNotUsable,

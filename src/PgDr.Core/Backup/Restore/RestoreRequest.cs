@@ -66,8 +66,17 @@ public sealed record RestoreRequest
     /// <summary>Seed a standby: standby.signal, and no recovery target.</summary>
     public bool AsStandby { get; init; }
 
-    /// <summary>primary_conninfo for -AsStandby (the libpq connection string; a password belongs in a passfile, never here).</summary>
-    public string? PrimaryConnInfo { get; init; }
+    /// <summary>-AsStandby: the primary (or upstream standby) to stream from; primary_conninfo is built from it, without its password.</summary>
+    public Connections.PgInstance? Primary { get; init; }
+
+    /// <summary>-AsStandby: the role the standby replicates as (default: the primary's user, else postgres).</summary>
+    public string? ReplicationUser { get; init; }
+
+    /// <summary>-AsStandby: the 0600 password file primary_conninfo names (passfile=); the postgres account must read it.</summary>
+    public string? PasswordFile { get; init; }
+
+    /// <summary>-AsStandby: the standby's application_name (what synchronous_standby_names and pg_stat_replication call it).</summary>
+    public string? StandbyName { get; init; }
 
     /// <summary>primary_slot_name for -AsStandby.</summary>
     public string? PrimarySlotName { get; init; }
@@ -126,9 +135,9 @@ public sealed record RestoreRequest
             throw Invalid("A standby follows its primary: -AsStandby takes no recovery target.", null);
         }
 
-        if (!AsStandby && (PrimaryConnInfo is not null || PrimarySlotName is not null))
+        if (!AsStandby && (Primary is not null || PrimarySlotName is not null || ReplicationUser is not null || PasswordFile is not null || StandbyName is not null))
         {
-            throw Invalid("primary_conninfo and primary_slot_name belong to -AsStandby.", null);
+            throw Invalid("A primary to stream from, its slot, user, password file and the standby's name belong to -AsStandby.", null);
         }
 
         if (TargetName is { Length: 0 or > 63 })
