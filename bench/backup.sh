@@ -62,7 +62,8 @@ timed() {
   shift 3
   out=$(mktemp)
   t0=$(now_ns)
-  as_pg /usr/bin/time -f '%U %S %M' -o "$out" "$@" > "$RESULTS/$tool-$step.log" 2>&1 || { log "$tool $step failed:"; tail -5 "$RESULTS/$tool-$step.log" >&2; cat "$out" >&2; exit 1; }
+  # time runs as root (it writes $out) around setpriv, which execs the command in the same process.
+  /usr/bin/time -f '%U %S %M' -o "$out" setpriv --reuid postgres --regid postgres --init-groups -- "$@" > "$RESULTS/$tool-$step.log" 2>&1 || { log "$tool $step failed:"; tail -5 "$RESULTS/$tool-$step.log" >&2; cat "$out" >&2; exit 1; }
   t1=$(now_ns)
   read -r user sys rss < <(tail -1 "$out")
   rm -f "$out"

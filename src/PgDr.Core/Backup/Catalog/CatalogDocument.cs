@@ -84,5 +84,6 @@ internal sealed class DocumentEncoding(Archive.Compression.CompressionSpec compr
 
     public ArchiveKey? Key { get; } = key;
 
-    public ArchiveObjectOptions OptionsFor(string name) => new() { Name = name, Compression = Compression, Checksum = Checksum, Key = Key };
+    public ArchiveObjectOptions OptionsFor(string name, int compressionThreads = 1) =>
+        new() { Name = name, Compression = Compression, Checksum = Checksum, Key = Key, CompressionThreads = compressionThreads };
 }

@@ -29,6 +29,9 @@ internal static class BackupPlanner
     /// <summary>Files from this size on get an object of their own (a restore can fetch them alone and in parallel).</summary>
     public const long PackLimit = 1024 * 1024;
 
+    /// <summary>Files from this size on are compressed on several threads (zstd's workers).</summary>
+    public const long MultiThreadedMinimum = 32 * 1024 * 1024;
+
     /// <summary>Small files are packed up to this much plaintext per object: a fresh cluster's ~1000 files of 8 KiB make 2 PUTs, not 1000.</summary>
     public const long PackSize = 16 * 1024 * 1024;
 

@@ -140,11 +140,11 @@ public static class BackupService
             _bytesTotal = items.Sum(i => i.Bytes) + scan.PgControl.Size;
             var parallel = request.Parallel ?? config.Backup?.EffectiveParallel ?? new BackupConfig().EffectiveParallel;
             await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (item, ct) =>
-                await StoreItemAsync(label, item, files, objects, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                await StoreItemAsync(label, item, files, objects, parallel, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
             // pg_control last, after every other file: a standby's backup is consistent at the minimum recovery point
             // recorded in the pg_control it holds (PostgreSQL's rule for backups taken during recovery).
-            await StoreItemAsync(label, new WorkItem(BackupLayout.ObjectId(items.Count + 1), false, [scan.PgControl]), files, objects, cancellationToken).ConfigureAwait(false);
+            await StoreItemAsync(label, new WorkItem(BackupLayout.ObjectId(items.Count + 1), false, [scan.PgControl]), files, objects, parallel: 1, cancellationToken).ConfigureAwait(false);
             copyClock.Stop();
 
             Report("pg_backup_stop");
@@ -438,8 +438,11 @@ public static class BackupService
             return [.. changed];
         }
 
-        private async Task StoreItemAsync(string label, WorkItem item, ConcurrentBag<BackupFile> files, ConcurrentBag<BackupObject> objects, CancellationToken cancellationToken)
+        private async Task StoreItemAsync(string label, WorkItem item, ConcurrentBag<BackupFile> files, ConcurrentBag<BackupObject> objects, int parallel, CancellationToken cancellationToken)
         {
+            // A big file is compressed on several threads: a table of hundreds of MB would otherwise keep one core busy
+            // long after the others ran out of files (items start biggest first, so this overlaps the small ones).
+            var threads = !item.Pack && item.Bytes >= BackupPlanner.MultiThreadedMinimum ? parallel : 1;
             var key = BackupLayout.ObjectKey(_stanza, label, item.ObjectId);
             var reader = new FileSetReader([.. item.Files.Select(f => new SourceFile(f.FullPath, f.RelativePath))], encoding.Checksum, checksumEachFile: item.Pack);
             ArchiveObjectSummary summary;
@@ -450,7 +453,7 @@ public static class BackupService
                     summary = await ObjectUpload.StoreAsync(
                         targets,
                         key,
-                        (destination, ct) => ArchiveObjectWriter.WriteAsync(reader, destination, encoding.OptionsFor(BackupLayout.ObjectName(label, item.ObjectId)), ct),
+                        (destination, ct) => ArchiveObjectWriter.WriteAsync(reader, destination, encoding.OptionsFor(BackupLayout.ObjectName(label, item.ObjectId), threads), ct),
                         cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not PgDrException && !cancellationToken.IsCancellationRequested)
