@@ -35,6 +35,11 @@
         'Restore-PgCluster'
         'Test-PgBackup'
         'Remove-PgBackup'
+        'New-PgWalRepository'
+        'Invoke-PgFailover'
+        'Invoke-PgSwitchover'
+        'Join-PgCluster'
+        'Get-PgDrLease'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

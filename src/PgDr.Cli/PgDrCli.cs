@@ -20,6 +20,12 @@ public static class PgDrCli
         root.Subcommands.Add(WalCommands.Build());
         root.Subcommands.Add(BackupCommands.Build());
         root.Subcommands.Add(BackupCommands.BuildRestore());
+        root.Subcommands.Add(ConfigCommands.Build());
+        root.Subcommands.Add(RepoCommands.Build());
+        foreach (var command in FailoverCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         return root;
     }
 

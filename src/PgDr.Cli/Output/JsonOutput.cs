@@ -29,6 +29,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
+[JsonSerializable(typeof(PgDr.Archive.Configuration.PgDrConfigCheckResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Archive.Stanza.PgWalRepository>))]
 [JsonSerializable(typeof(WalPushResult))]
 [JsonSerializable(typeof(WalFetchResult))]
 [JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]
@@ -40,4 +42,9 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Backup.Restore.PgRestoreResult))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Verify.PgBackupTest>))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Retention.PgBackupExpiry>))]
+[JsonSerializable(typeof(PgDr.Failover.PgFailoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]
+[JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -20,7 +20,7 @@ public sealed class BackupRefusalTests(FileSystemArchivedClusterFixture fixture)
         var directory = await ArchiveTestSupport.NewDirectoryAsync("other-stanza");
         var repository = Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName;
         var other = new FileSystemArchiveRepository("other", repository);
-        await RepositoryIdentity.EnsureAsync(other, "main", systemIdentifier: 7000000000000000001, pgMajorVersion: 15, segmentSize: 16 * 1024 * 1024, "a test says", CancellationToken.None);
+        await RepositoryIdentity.EnsureAsync(other, "main", new ClusterIdentity(7000000000000000001, 15, 16 * 1024 * 1024), CancellationToken.None);
         var config = ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("other", repository)], "zstd", await ArchiveTestSupport.NewKeyFileAsync(directory));
 
         var error = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupService.CreateAsync(config, new BackupRequest { Instance = fixture.Primary }, progress: null, CancellationToken.None));

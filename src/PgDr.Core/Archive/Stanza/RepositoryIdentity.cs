@@ -37,18 +37,24 @@ public sealed class RepositoryIdentity
     /// creates the identity on first use (create-only, so two first pushes cannot disagree) and refuses a
     /// segment of any other cluster with StanzaMismatch.
     /// </summary>
-    public static Task EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken) =>
-        EnsureAsync(repository, stanza, header.SystemIdentifier, header.PgMajorVersion, header.SegmentSize, "this WAL comes from", cancellationToken);
+    public static Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken) =>
+        EnsureAsync(repository, stanza, ClusterIdentity.Of(header), "this WAL comes from", cancellationToken);
 
     /// <summary>
-    /// The same check for a cluster known by its system identifier (a base backup reads it from the running server):
-    /// creates the identity on first use, refuses a stanza of another cluster with StanzaMismatch.
+    /// Makes sure <paramref name="repository"/>'s stanza belongs to <paramref name="cluster"/>, writing the identity
+    /// when there is none yet; true when it was written now. StanzaMismatch when it belongs to another cluster.
     /// </summary>
-    public static async Task EnsureAsync(
-        IArchiveRepository repository, string stanza, ulong systemIdentifier, int? pgMajorVersion, long segmentSize, string whatComesFrom, CancellationToken cancellationToken)
+    public static Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, CancellationToken cancellationToken) =>
+        EnsureAsync(repository, stanza, cluster, "the cluster to archive is", cancellationToken);
+
+    /// <summary>
+    /// The same check, with <paramref name="whatComesFrom"/> saying in the refusal where the cluster was met (a base
+    /// backup reads it from the running server: "the cluster at host:port is").
+    /// </summary>
+    public static async Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, string whatComesFrom, CancellationToken cancellationToken)
     {
         var key = ArchiveLayout.IdentityKey(stanza);
-        var sysid = systemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var sysid = cluster.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var existing = await ReadAsync(repository, stanza, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
@@ -56,14 +62,14 @@ public sealed class RepositoryIdentity
             {
                 Stanza = stanza,
                 SystemIdentifier = sysid,
-                PgMajorVersion = pgMajorVersion,
-                WalSegmentSize = segmentSize,
+                PgMajorVersion = cluster.PgMajorVersion,
+                WalSegmentSize = cluster.WalSegmentSize,
                 CreatedAt = DateTimeOffset.UtcNow,
             };
             using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(identity, IdentityJsonContext.Default.RepositoryIdentity));
             if (await repository.PutIfAbsentAsync(key, content, cancellationToken).ConfigureAwait(false) == PutOutcome.Created)
             {
-                return;
+                return true;
             }
 
             // Another first push won the race: what it wrote must agree with us too.
@@ -71,15 +77,17 @@ public sealed class RepositoryIdentity
                 ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidData, $"Repository '{repository.Name}' reports {key} as existing but returns nothing.", repository.Name);
         }
 
-        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && pgMajorVersion is { } ours && major != ours))
+        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && cluster.PgMajorVersion is { } ours && major != ours))
         {
             throw new PgDrException(
                 ErrorIds.StanzaMismatch,
                 PgDrErrorCategory.InvalidOperation,
                 $"Repository '{repository.Name}' holds stanza '{stanza}' of cluster {existing.SystemIdentifier} (PostgreSQL {existing.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}), "
-                + $"but {whatComesFrom} cluster {sysid} (PostgreSQL {pgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
+                + $"but {whatComesFrom} cluster {sysid} (PostgreSQL {cluster.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
                 repository.Name);
         }
+
+        return false;
     }
 
     public static async Task<RepositoryIdentity?> ReadAsync(IArchiveRepository repository, string stanza, CancellationToken cancellationToken)
@@ -106,6 +114,13 @@ public sealed class RepositoryIdentity
     }
 
     public override string ToString() => $"stanza {Stanza}: cluster {SystemIdentifier}, PostgreSQL {PgMajorVersion}";
+}
+
+/// <summary>What binds a stanza to one cluster: its system identifier, major version and WAL segment size.</summary>
+public readonly record struct ClusterIdentity(ulong SystemIdentifier, int? PgMajorVersion, long WalSegmentSize)
+{
+    /// <summary>From a segment's long page header: what push knows without a database connection.</summary>
+    public static ClusterIdentity Of(WalSegmentHeader header) => new(header.SystemIdentifier, header.PgMajorVersion, header.SegmentSize);
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

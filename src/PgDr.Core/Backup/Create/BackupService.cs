@@ -89,7 +89,7 @@ public static class BackupService
             var dataDirectory = Path.GetFullPath(request.DataDirectory ?? source.DataDirectory);
             CheckDataDirectory(dataDirectory, source);
             await ForEachTargetAsync(t => RepositoryIdentity.EnsureAsync(
-                t.Repository, _stanza, source.SystemIdentifier, source.MajorVersion, source.WalSegmentSize, $"the cluster at {request.Instance} is", cancellationToken), rethrow: ex => ex.ErrorId == ErrorIds.StanzaMismatch).ConfigureAwait(false);
+                t.Repository, _stanza, new ClusterIdentity(source.SystemIdentifier, source.MajorVersion, source.WalSegmentSize), $"the cluster at {request.Instance} is", cancellationToken), rethrow: ex => ex.ErrorId == ErrorIds.StanzaMismatch).ConfigureAwait(false);
 
             var catalogs = await ReadCatalogsAsync(cancellationToken).ConfigureAwait(false);
             var prior = await ChoosePriorAsync(catalogs, source, cancellationToken).ConfigureAwait(false);
