@@ -22,7 +22,7 @@ public sealed class InterruptedBackupTests(FileSystemArchivedClusterFixture fixt
 
         // With archiving failing, the backup copies everything and then waits for its WAL: killed there (or while
         // copying), it never writes a manifest.
-        await SetArchiveCommandAsync("/bin/false");
+        await FailArchivingAsync();
         using var backup = StartPgDr(
             "backup", "create", $"127.0.0.1:{fixture.Primary.Port}", "--user", "postgres", "--config", fixture.ConfigPath, "--archive-timeout", "600");
         string killed;
@@ -39,7 +39,7 @@ public sealed class InterruptedBackupTests(FileSystemArchivedClusterFixture fixt
         }
         finally
         {
-            await SetArchiveCommandAsync(PgDrForPostgres.ExecutablePath);
+            await RestoreArchivingAsync();
         }
 
         Assert.DoesNotContain(await BackupCatalog.ListAsync(fixture.Config, null, CancellationToken.None), b => b.Label == killed);
@@ -54,8 +54,16 @@ public sealed class InterruptedBackupTests(FileSystemArchivedClusterFixture fixt
         Assert.True(listed.Consistent);
     }
 
-    private Task<PgWalArchivingChange> SetArchiveCommandAsync(string pgdr) =>
-        WalArchivingService.SetAsync(fixture.Primary, new WalArchivingRequest { PgDrPath = pgdr, ConfigPath = fixture.ConfigPath }, apply: true, restart: false, CancellationToken.None);
+    // Set by hand: WalArchivingService refuses a command that is not a working pgdr, which is what this test needs.
+    private async Task FailArchivingAsync()
+    {
+        await Sql.ExecuteAsync(fixture.Primary, "ALTER SYSTEM SET archive_command = '/bin/false'");
+        await Sql.ExecuteAsync(fixture.Primary, "SELECT pg_reload_conf()");
+    }
+
+    private Task<PgWalArchivingChange> RestoreArchivingAsync() =>
+        WalArchivingService.SetAsync(
+            fixture.Primary, new WalArchivingRequest { PgDrPath = PgDrForPostgres.ExecutablePath, ConfigPath = fixture.ConfigPath }, apply: true, restart: false, CancellationToken.None);
 
     private Process StartPgDr(params string[] args)
     {

@@ -49,7 +49,6 @@ public static class BackupService
         request.Validate();
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
         using var key = config.LoadKey();
-        using var hostLock = BackupLock.Acquire(config.Stanza);
         var targets = new List<UploadTarget>();
         try
         {
@@ -91,6 +90,8 @@ public static class BackupService
             await ForEachTargetAsync(t => RepositoryIdentity.EnsureAsync(
                 t.Repository, _stanza, new ClusterIdentity(source.SystemIdentifier, source.MajorVersion, source.WalSegmentSize), $"the cluster at {request.Instance} is", cancellationToken), rethrow: ex => ex.ErrorId == ErrorIds.StanzaMismatch).ConfigureAwait(false);
 
+            // Held from before the catalogs are read (which removes this host's leftovers) to the end.
+            using var hostLock = BackupLock.Acquire(_stanza, source.SystemIdentifier);
             var catalogs = await ReadCatalogsAsync(cancellationToken).ConfigureAwait(false);
             var prior = await ChoosePriorAsync(catalogs, source, cancellationToken).ConfigureAwait(false);
             var type = prior is null ? BackupType.Full : request.Type;
