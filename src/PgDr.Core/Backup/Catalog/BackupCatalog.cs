@@ -36,7 +36,7 @@ public static class BackupCatalog
         PgDrConfig config, string? repositoryName, CancellationToken cancellationToken, Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null)
     {
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = config.LoadKey();
+        using var key = BackupKey.Load(config);
         var backups = new List<PgBackup>();
         var windows = new List<PgBackupWindow>();
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, repositoryName))
@@ -46,7 +46,7 @@ public static class BackupCatalog
             {
                 var catalog = await ReadAsync(repository, config.Stanza, key, cancellationToken).ConfigureAwait(false);
                 var segmentSize = await SegmentSizeAsync(repository, config.Stanza, catalog, cancellationToken).ConfigureAwait(false);
-                var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, segmentSize, key, cancellationToken).ConfigureAwait(false);
+                var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, segmentSize, BackupKey.WalReadOptions(config, key), cancellationToken).ConfigureAwait(false);
                 var listed = catalog.Backups.Select(b => Describe(entry.Name, config, b, wal)).ToList();
                 backups.AddRange(listed);
                 windows.Add(Window(entry.Name, config.Stanza, listed));

@@ -75,15 +75,18 @@ internal static class CatalogDocument
     private static string NameOf(string key) => key[(key.LastIndexOf('/') + 1)..];
 }
 
-/// <summary>How a backup encodes its objects: the configuration's compression, checksum and key.</summary>
-internal sealed class DocumentEncoding(Archive.Compression.CompressionSpec compression, ContentChecksumAlgorithm checksum, ArchiveKey? key)
+/// <summary>How a backup encodes its objects: the configuration's compression (and codecs), checksum and key.</summary>
+internal sealed class DocumentEncoding(
+    Archive.Compression.CompressionSpec compression, Archive.Compression.CodecImplementation codecs, ContentChecksumAlgorithm checksum, ArchiveKey? key)
 {
     public Archive.Compression.CompressionSpec Compression { get; } = compression;
+
+    public Archive.Compression.CodecImplementation Codecs { get; } = codecs;
 
     public ContentChecksumAlgorithm Checksum { get; } = checksum;
 
     public ArchiveKey? Key { get; } = key;
 
     public ArchiveObjectOptions OptionsFor(string name, int compressionThreads = 1) =>
-        new() { Name = name, Compression = Compression, Checksum = Checksum, Key = Key, CompressionThreads = compressionThreads };
+        new() { Name = name, Compression = Compression, Codecs = Codecs, Checksum = Checksum, Key = Key, CompressionThreads = compressionThreads };
 }

@@ -56,7 +56,7 @@ internal sealed class WalArchiveIndex
 
     public IEnumerable<uint> Timelines => _segments.Keys.Concat(_histories.Keys).Distinct().Order();
 
-    public static async Task<WalArchiveIndex> LoadAsync(IArchiveRepository repository, string stanza, long segmentSize, ArchiveKey? key, CancellationToken cancellationToken)
+    public static async Task<WalArchiveIndex> LoadAsync(IArchiveRepository repository, string stanza, long segmentSize, ArchiveReadOptions read, CancellationToken cancellationToken)
     {
         var segments = new Dictionary<uint, SortedDictionary<ulong, ArchiveObjectInfo>>();
         var historyFiles = new List<WalFileName>();
@@ -80,7 +80,7 @@ internal sealed class WalArchiveIndex
         var histories = new Dictionary<uint, IReadOnlyList<TimelineSwitch>>();
         foreach (var history in historyFiles)
         {
-            histories[history.Timeline] = ParseHistory(await ReadHistoryAsync(repository, stanza, history, key, cancellationToken).ConfigureAwait(false));
+            histories[history.Timeline] = ParseHistory(await ReadHistoryAsync(repository, stanza, history, read, cancellationToken).ConfigureAwait(false));
         }
 
         return new WalArchiveIndex(segmentSize, segments, histories);
@@ -219,7 +219,7 @@ internal sealed class WalArchiveIndex
         return timeline;
     }
 
-    private static async Task<string> ReadHistoryAsync(IArchiveRepository repository, string stanza, WalFileName name, ArchiveKey? key, CancellationToken cancellationToken)
+    private static async Task<string> ReadHistoryAsync(IArchiveRepository repository, string stanza, WalFileName name, ArchiveReadOptions read, CancellationToken cancellationToken)
     {
         var stored = await repository.OpenReadAsync(ArchiveLayout.WalKey(stanza, name), cancellationToken).ConfigureAwait(false);
         if (stored is null)
@@ -230,7 +230,7 @@ internal sealed class WalArchiveIndex
         using var plaintext = new MemoryStream();
         await using (stored.ConfigureAwait(false))
         {
-            await ArchiveObjectReader.ReadAsync(stored, plaintext, key, cancellationToken).ConfigureAwait(false);
+            await ArchiveObjectReader.ReadAsync(stored, plaintext, read, cancellationToken).ConfigureAwait(false);
         }
 
         return Encoding.UTF8.GetString(plaintext.GetBuffer(), 0, (int)plaintext.Length);

@@ -48,7 +48,7 @@ public static class BackupService
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = config.LoadKey();
+        using var key = BackupKey.Load(config);
         var targets = new List<UploadTarget>();
         try
         {
@@ -57,7 +57,7 @@ public static class BackupService
                 targets.Add(new UploadTarget(factory(entry.ToRepositoryConfig()), entry.Required));
             }
 
-            var run = new BackupRun(config, request, new DocumentEncoding(config.CompressionSpec, config.ChecksumAlgorithm, key), targets, progress);
+            var run = new BackupRun(config, request, new DocumentEncoding(config.CompressionSpec, config.CodecImplementation, config.ChecksumAlgorithm, key), targets, progress);
             return await PgConnector.RunAsync(request.Instance, connection => run.RunAsync(connection, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally

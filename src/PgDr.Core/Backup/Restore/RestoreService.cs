@@ -48,7 +48,7 @@ public static class RestoreService
             TargetDirectory.RefuseIfRunning(dataDirectory);
         }
 
-        using var key = config.LoadKey();
+        using var key = BackupKey.Load(config);
         PgDrException? firstError = null;
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, request.Repository))
         {
@@ -87,7 +87,7 @@ public static class RestoreService
     {
         ArgumentNullException.ThrowIfNull(plan);
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = plan.Config.LoadKey();
+        using var key = BackupKey.Load(plan.Config);
         var repository = factory(plan.Repository.ToRepositoryConfig());
         await using (repository.ConfigureAwait(false))
         {
@@ -108,7 +108,7 @@ public static class RestoreService
         }
 
         var manifest = await BackupCatalog.ReadManifestAsync(repository, config.Stanza, backup.Label, key, cancellationToken).ConfigureAwait(false);
-        var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, backup.WalSegmentSize, key, cancellationToken).ConfigureAwait(false);
+        var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, backup.WalSegmentSize, BackupKey.WalReadOptions(config, key), cancellationToken).ConfigureAwait(false);
         var reach = CheckArchive(backup, wal, request, repository.Name);
 
         var locations = TablespaceLocations(manifest, request);

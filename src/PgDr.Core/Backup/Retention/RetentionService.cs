@@ -29,7 +29,7 @@ public static class RetentionService
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = config.LoadKey();
+        using var key = BackupKey.Load(config);
         var plan = new List<PgBackupExpiry>();
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, request.Repository))
         {

@@ -210,7 +210,7 @@ public static class BackupTestService
 
         private async Task<(bool, string)> VerifyFilesAsync(PostgresBinaries binaries, OsUser account, string scratch, string dataDirectory, CancellationToken cancellationToken)
         {
-            using var key = config.LoadKey();
+            using var key = BackupKey.Load(config);
             var manifest = await ReadManifestAsync(key, cancellationToken).ConfigureAwait(false);
             var manifestPath = Path.Combine(scratch, "backup_manifest");
             await File.WriteAllTextAsync(manifestPath, PostgresBackupManifest.Build(manifest), cancellationToken).ConfigureAwait(false);
