@@ -18,6 +18,8 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
+        root.Subcommands.Add(BackupCommands.Build());
+        root.Subcommands.Add(BackupCommands.BuildRestore());
         root.Subcommands.Add(ConfigCommands.Build());
         root.Subcommands.Add(RepoCommands.Build());
         root.Subcommands.Add(CheckCommands.Build());

@@ -121,6 +121,32 @@ public static class ErrorIds
     public const string RepositoryFull = "RepositoryFull";
     public const string RepositoryOperationFailed = "RepositoryOperationFailed";
 
+    // Base backups
+    public const string InvalidBackupRequest = "InvalidBackupRequest";
+    public const string BackupNotFound = "BackupNotFound";
+    public const string BackupInProgress = "BackupInProgress";
+    public const string BackupSourceMismatch = "BackupSourceMismatch";
+    public const string BackupSourceUnreadable = "BackupSourceUnreadable";
+    public const string BackupUnsupportedVersion = "BackupUnsupportedVersion";
+    public const string BackupWalNotArchived = "BackupWalNotArchived";
+    public const string BackupChainBroken = "BackupChainBroken";
+    public const string BackupEncryptionUnsupported = "BackupEncryptionUnsupported";
+
+    // Restore
+    public const string InvalidRestoreRequest = "InvalidRestoreRequest";
+    public const string RestoreTargetNotEmpty = "RestoreTargetNotEmpty";
+    public const string RestoreTargetRunning = "RestoreTargetRunning";
+    public const string RestoreTargetBeforeConsistency = "RestoreTargetBeforeConsistency";
+    public const string RestoreTargetAfterArchive = "RestoreTargetAfterArchive";
+    public const string RestoreTimelineNotInArchive = "RestoreTimelineNotInArchive";
+    public const string RestoreWalGap = "RestoreWalGap";
+    public const string RestoreCommandNotUsable = "RestoreCommandNotUsable";
+
+    // Restore tests and retention
+    public const string InvalidBackupTestRequest = "InvalidBackupTestRequest";
+    public const string BackupTestFailed = "BackupTestFailed";
+    public const string InvalidRetention = "InvalidRetention";
+
     // Failover: the single-writer lease, fencing, promotion, switchover, rejoin
     public const string LeaseConflict = "LeaseConflict";
     public const string LeaseHeldByLiveHolder = "LeaseHeldByLiveHolder";

@@ -61,17 +61,24 @@ public abstract class CompressionCodec
     /// </summary>
     public virtual long StableInputHistory(int level) => 0;
 
+    /// <summary>
+    /// A compressor that may spread one stream over <paramref name="threads"/> threads (zstd's worker threads: the same
+    /// frame format, any decoder reads it). Codecs without such threads ignore the count.
+    /// </summary>
+    public virtual Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput, int threads) =>
+        CreateCompressor(destination, level, leaveOpen, stableInput);
+
     /// <summary>A stream that reads <paramref name="source"/> and returns the decompressed bytes.</summary>
     public abstract Stream CreateDecompressor(Stream source, bool leaveOpen);
 
-    public Stream CreateCompressor(Stream destination, CompressionSpec spec, bool leaveOpen, bool stableInput = false)
+    public Stream CreateCompressor(Stream destination, CompressionSpec spec, bool leaveOpen, bool stableInput = false, int threads = 1)
     {
         if (spec.Algorithm != Algorithm)
         {
             throw new ArgumentException($"The spec is for {spec.Algorithm}, this codec is {Algorithm}.", nameof(spec));
         }
 
-        return CreateCompressor(destination, spec.Level, leaveOpen, stableInput);
+        return threads > 1 ? CreateCompressor(destination, spec.Level, leaveOpen, stableInput, threads) : CreateCompressor(destination, spec.Level, leaveOpen, stableInput);
     }
 
     public override string ToString() => CompressionSpec.Name(Algorithm);
@@ -129,6 +136,9 @@ public abstract class CompressionCodec
 
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput) =>
             new ZstdCompressionStream(destination, level, leaveOpen, stableInput);
+
+        public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen, bool stableInput, int threads) =>
+            new ZstdCompressionStream(destination, level, leaveOpen, stableInput, threads);
 
         public override long StableInputHistory(int level) => ZstdLibrary.Instance.WindowSize(level);
 

@@ -8,6 +8,8 @@ internal sealed unsafe class ZstdLibrary
     // ZSTD_cParameter and ZSTD_EndDirective values from zstd.h.
     public const int CompressionLevelParameter = 100;
     public const int ChecksumFlagParameter = 201;
+    public const int WorkerCountParameter = 400;
+    public const int JobSizeParameter = 401;
 
     // ZSTD_c_stableInBuffer (ZSTD_c_experimentalParam9 in zstd.h). Experimental parameters may change meaning between
     // releases, so it is only used from the release PgDr is tested with on (1.5.4, Debian 12); with an older library

@@ -17,7 +17,11 @@ internal sealed class ZstdCompressionStream : CompressorStream
     // Stable input: how much of the caller's block zstd took.
     private nuint _stableConsumed;
 
-    public ZstdCompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false)
+    // A multi-threaded frame is cut into jobs compressed side by side; 4 MiB jobs keep the memory of a few of them small
+    // while still giving each worker long runs to find matches in.
+    private const int JobSize = 4 * 1024 * 1024;
+
+    public ZstdCompressionStream(Stream destination, int level, bool leaveOpen, bool stableInput = false, int threads = 1)
         : base(destination, leaveOpen)
     {
         _zstd = ZstdLibrary.Instance;
@@ -25,6 +29,12 @@ internal sealed class ZstdCompressionStream : CompressorStream
         _zstd.SetParameter(_context, ZstdLibrary.CompressionLevelParameter, level);
         _zstd.SetParameter(_context, ZstdLibrary.ChecksumFlagParameter, 1);
         _stableInput = stableInput && _zstd.SupportsStableInput && _zstd.TrySetParameter(_context, ZstdLibrary.StableInBufferParameter, 1);
+
+        // Worker threads need a libzstd built with them (Debian's is); without, the frame is compressed on this thread.
+        if (threads > 1 && !_stableInput && _zstd.TrySetParameter(_context, ZstdLibrary.WorkerCountParameter, threads))
+        {
+            _zstd.TrySetParameter(_context, ZstdLibrary.JobSizeParameter, JobSize);
+        }
         _output = new byte[_zstd.CompressionOutputSize];
     }
 

@@ -58,6 +58,10 @@ public sealed class PgDrConfig
     [JsonPropertyName("async")]
     public AsyncConfig? Async { get; set; }
 
+    /// <summary>Base backup and restore settings (Backup-PgCluster, Restore-PgCluster); may be omitted.</summary>
+    [JsonPropertyName("backup")]
+    public BackupConfig? Backup { get; set; }
+
     /// <summary>Where the single-writer lease is kept (Failover); by default in the first required repository.</summary>
     [JsonPropertyName("lease")]
     public LeaseConfig? Lease { get; set; }
@@ -265,6 +269,11 @@ public sealed class PgDrConfig
         {
             throw Invalid(SourcePath, "'async' needs 'timeoutSeconds' between 1 and 86400 and 'retries' between 0 and 100");
         }
+
+        if (Backup is not null && (Backup.Parallel is < 0 or > 64 || Backup.ArchiveTimeoutSeconds is < 1 or > 86400))
+        {
+            throw Invalid(SourcePath, "'backup' needs 'parallel' between 1 and 64 (0: one per core) and 'archiveTimeoutSeconds' between 1 and 86400");
+        }
     }
 
     private static bool ObjectKeyIsSafe(string stanza) =>
@@ -368,6 +377,28 @@ public sealed class AsyncConfig
     /// <summary>How long archive_command waits for the worker's verdict before it exits non-zero (PostgreSQL retries).</summary>
     [JsonPropertyName("acknowledgementSeconds")]
     public int AcknowledgementSeconds { get; set; } = 60;
+}
+
+public sealed class BackupConfig
+{
+    /// <summary>
+    /// Files read, compressed, encrypted and uploaded at once by a backup, and objects downloaded and written at once by
+    /// a restore. 0 (the default) means one per core, at most 8: each stream keeps about one core busy compressing.
+    /// </summary>
+    [JsonPropertyName("parallel")]
+    public int Parallel { get; set; }
+
+    /// <summary>
+    /// How long a backup waits, after pg_backup_stop, for the WAL from its start to its stop to be in every required
+    /// repository. A backup is complete (and listed) only then. From a standby the last segment is archived when the
+    /// primary switches to the next one (archive_timeout), so allow for that.
+    /// </summary>
+    [JsonPropertyName("archiveTimeoutSeconds")]
+    public int ArchiveTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>The parallelism to use: <see cref="Parallel"/>, or one per core (at most 8) when it is 0.</summary>
+    [JsonIgnore]
+    public int EffectiveParallel => Parallel > 0 ? Parallel : Math.Clamp(Environment.ProcessorCount, 1, 8);
 }
 
 public sealed class LeaseConfig

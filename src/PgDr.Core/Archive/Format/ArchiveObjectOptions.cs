@@ -30,6 +30,12 @@ public sealed class ArchiveObjectOptions
     /// <summary>The checksum of the content kept in the final record (default XXH3-128, see <see cref="ContentChecksum"/>).</summary>
     public ContentChecksumAlgorithm Checksum { get; init; } = ContentChecksum.Default;
 
+    /// <summary>
+    /// Threads one object may be compressed on (zstd's worker threads; other codecs use one): a base backup gives a big
+    /// file several, so one file does not hold a whole backup to one core. 1 by default (WAL segments).
+    /// </summary>
+    public int CompressionThreads { get; init; } = 1;
+
     /// <summary>Bytes of compressed stream per record, from 4 KiB to 16 MiB (default 1 MiB). Memory use is about twice this.</summary>
     public int ChunkSize { get; init; } = ArchiveFormat.DefaultChunkSize;
 

@@ -113,7 +113,7 @@ public static class ArchiveObjectWriter
             _cipher = options.Key is null ? null : new ObjectCipher(options.Key, header.Salt, header.Checksum);
             _contentHash = new ContentHasher(options.Checksum);
             _records = new RecordWriterStream(destination, options.ChunkSize, _cipher, _objectHash);
-            _compressor = codec.CreateCompressor(_records, options.Compression, leaveOpen: true, stableInput);
+            _compressor = codec.CreateCompressor(_records, options.Compression, leaveOpen: true, stableInput, options.CompressionThreads);
         }
 
         public CompressionCodec Codec { get; }

@@ -253,6 +253,45 @@ public sealed partial class FileSystemArchiveRepository : IArchiveRepository, IC
         return Task.FromResult(removed);
     }
 
+    /// <summary>
+    /// Removes what writers that will never finish left below the directory of <paramref name="keyPrefix"/> (a folder
+    /// such as a dead backup's <c>main/backup/data/{label}/</c>): their temporary files, whatever their age, and the
+    /// directories that are then empty. Only for prefixes the caller knows nobody writes to any more.
+    /// </summary>
+    internal Task RemoveAbandonedAsync(string keyPrefix, CancellationToken cancellationToken)
+    {
+        ObjectKey.ValidatePrefix(keyPrefix);
+        EnsureRoot();
+        var directory = PathOf(keyPrefix.TrimEnd('/'));
+        if (!Directory.Exists(directory))
+        {
+            return Task.CompletedTask;
+        }
+
+        try
+        {
+            foreach (var file in new DirectoryInfo(directory).EnumerateFiles(ObjectKey.ReservedSegmentPrefix + "*", SearchOption.AllDirectories))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                TryDelete(file.FullName);
+            }
+
+            foreach (var empty in new DirectoryInfo(directory).EnumerateDirectories("*", SearchOption.AllDirectories).OrderByDescending(d => d.FullName.Length).Append(new DirectoryInfo(directory)))
+            {
+                if (!empty.EnumerateFileSystemInfos().Any())
+                {
+                    empty.Delete();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Map(ex, "clean up", keyPrefix);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<bool> StoreExistsAsync(CancellationToken cancellationToken) => Task.FromResult(Directory.Exists(Root));
 
     public Task<bool> CreateStoreAsync(CancellationToken cancellationToken)

@@ -38,13 +38,20 @@ public sealed class RepositoryIdentity
     /// segment of any other cluster with StanzaMismatch.
     /// </summary>
     public static Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken) =>
-        EnsureAsync(repository, stanza, ClusterIdentity.Of(header), cancellationToken);
+        EnsureAsync(repository, stanza, ClusterIdentity.Of(header), "this WAL comes from", cancellationToken);
 
     /// <summary>
     /// Makes sure <paramref name="repository"/>'s stanza belongs to <paramref name="cluster"/>, writing the identity
     /// when there is none yet; true when it was written now. StanzaMismatch when it belongs to another cluster.
     /// </summary>
-    public static async Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, CancellationToken cancellationToken)
+    public static Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, CancellationToken cancellationToken) =>
+        EnsureAsync(repository, stanza, cluster, "the cluster to archive is", cancellationToken);
+
+    /// <summary>
+    /// The same check, with <paramref name="whatComesFrom"/> saying in the refusal where the cluster was met (a base
+    /// backup reads it from the running server: "the cluster at host:port is").
+    /// </summary>
+    public static async Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, string whatComesFrom, CancellationToken cancellationToken)
     {
         var key = ArchiveLayout.IdentityKey(stanza);
         var sysid = cluster.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -76,7 +83,7 @@ public sealed class RepositoryIdentity
                 ErrorIds.StanzaMismatch,
                 PgDrErrorCategory.InvalidOperation,
                 $"Repository '{repository.Name}' holds stanza '{stanza}' of cluster {existing.SystemIdentifier} (PostgreSQL {existing.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}), "
-                + $"but this WAL comes from cluster {sysid} (PostgreSQL {cluster.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
+                + $"but {whatComesFrom} cluster {sysid} (PostgreSQL {cluster.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
                 repository.Name);
         }
 

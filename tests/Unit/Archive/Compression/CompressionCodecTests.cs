@@ -42,6 +42,24 @@ public sealed class CompressionCodecTests
         Assert.Equal(input, output);
     }
 
+    [Fact]
+    public async Task A_zstd_stream_compressed_on_several_worker_threads_decodes_to_the_same_bytes()
+    {
+        // Several 4 MiB jobs, so the workers really split the frame.
+        var input = ArchiveTestData.WalLike(20 * 1024 * 1024);
+        var output = new MemoryStream();
+        await using (var compressor = CompressionCodec.For(CompressionAlgorithm.Zstd).CreateCompressor(output, new CompressionSpec(CompressionAlgorithm.Zstd, 3), leaveOpen: true, stableInput: false, threads: 3))
+        {
+            for (var offset = 0; offset < input.Length; offset += 100_000)
+            {
+                await compressor.WriteAsync(input.AsMemory(offset, Math.Min(100_000, input.Length - offset)));
+            }
+        }
+
+        Assert.Equal(input, await DecompressAsync(CompressionAlgorithm.Zstd, output.ToArray()));
+        Assert.True(output.Length < input.Length / 4);
+    }
+
     [Theory]
     [MemberData(nameof(Algorithms))]
     public async Task Wal_like_data_round_trips_and_shrinks(CompressionAlgorithm algorithm)
