@@ -30,6 +30,18 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> SslCert = new("--sslcert")
+    {
+        Description = "Client certificate (PEM) to log in with where pg_hba.conf asks for cert authentication.",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> SslKey = new("--sslkey")
+    {
+        Description = "Private key file (PEM, unencrypted, mode 0600) of --sslcert.",
+        Recursive = true,
+    };
+
     public static Argument<string[]> Instances() => new("instance")
     {
         Description = "Nodes as host:port, a postgresql:// URI, or a connection string.",
@@ -46,9 +58,11 @@ internal static class CommonOptions
         command.Options.Add(User);
         command.Options.Add(SslMode);
         command.Options.Add(SslRootCert);
+        command.Options.Add(SslCert);
+        command.Options.Add(SslKey);
     }
 
-    /// <summary>Parses an instance argument and applies --user / --sslmode / --sslrootcert where the text set none.</summary>
+    /// <summary>Parses an instance argument and applies --user / --sslmode / --sslrootcert / --sslcert / --sslkey.</summary>
     public static PgInstance ToInstance(ParseResult parse, string text)
     {
         var instance = PgInstance.Parse(text);
@@ -58,6 +72,9 @@ internal static class CommonOptions
         }
 
         var ssl = parse.GetValue(SslMode) is { } mode ? PgInstance.ParseSslMode(mode) : (PgSslMode?)null;
-        return instance.WithTls(instance.SslMode ?? ssl, parse.GetValue(SslRootCert));
+        return instance.WithTls(instance.SslMode ?? ssl, FullPath(parse.GetValue(SslRootCert)), FullPath(parse.GetValue(SslCert)), FullPath(parse.GetValue(SslKey)));
     }
+
+    // Absolute, as they go into primary_conninfo, which the server resolves from its own data directory.
+    private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 }

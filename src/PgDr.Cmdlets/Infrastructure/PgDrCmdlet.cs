@@ -142,11 +142,14 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>An instance with a PSCredential and TLS settings applied where given (paths resolved as PowerShell sees them).</summary>
-    protected PgInstance ApplyConnectionOptions(PgInstance instance, PSCredential? credential, PgSslMode? sslMode, string? rootCertificate)
+    protected PgInstance ApplyConnectionOptions(
+        PgInstance instance, PSCredential? credential, PgSslMode? sslMode, string? rootCertificate, string? clientCertificate = null, string? clientKey = null)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var resolved = credential is null ? instance : instance.WithCredential(credential.UserName, credential.GetNetworkCredential().Password);
-        return resolved.WithTls(sslMode, rootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(rootCertificate));
+        return resolved.WithTls(sslMode, ProviderPath(rootCertificate), ProviderPath(clientCertificate), ProviderPath(clientKey));
+
+        string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
     }
 
     /// <summary>The ErrorRecord for an engine error: id, category (same names as ErrorCategory) and target object.</summary>

@@ -7,7 +7,7 @@ namespace PgDr.Cmdlets.Infrastructure;
 /// <summary>
 /// Base of the cmdlets that talk to nodes: -Instance takes host:port strings, URIs, connection strings or
 /// node objects (by value or by their Instance property), and -Credential / -SslMode / -RootCertificate
-/// apply to every instance that does not set them itself.
+/// / -ClientCertificate / -ClientKey apply to every instance that does not set them itself.
 /// </summary>
 public abstract class PgDrInstanceCmdlet : PgDrCmdlet
 {
@@ -33,6 +33,14 @@ public abstract class PgDrInstanceCmdlet : PgDrCmdlet
     [Parameter]
     public string? RootCertificate { get; set; }
 
+    /// <summary>Client certificate (PEM, libpq sslcert) to log in with where pg_hba.conf asks for cert authentication.</summary>
+    [Parameter]
+    public string? ClientCertificate { get; set; }
+
+    /// <summary>Private key (PEM, unencrypted, libpq sslkey) of -ClientCertificate: a path, the key itself never leaves its file.</summary>
+    [Parameter]
+    public string? ClientKey { get; set; }
+
     /// <summary>The instance with this command's credential and TLS settings applied.</summary>
-    protected PgInstance Resolve(PgInstance instance) => ApplyConnectionOptions(instance, Credential, SslMode, RootCertificate);
+    protected PgInstance Resolve(PgInstance instance) => ApplyConnectionOptions(instance, Credential, SslMode, RootCertificate, ClientCertificate, ClientKey);
 }

@@ -106,6 +106,17 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
     [Parameter]
     public string? RootCertificate { get; set; }
 
+    /// <summary>
+    /// Client certificate (PEM, libpq sslcert) for an upstream whose pg_hba.conf asks for cert authentication: PgDr's checks,
+    /// pg_basebackup and primary_conninfo all use it, so its CN must be the replication user (or a pg_ident map allow it).
+    /// </summary>
+    [Parameter]
+    public string? ClientCertificate { get; set; }
+
+    /// <summary>Private key (PEM, unencrypted, libpq sslkey) of -ClientCertificate; the service account must own it, mode 0600.</summary>
+    [Parameter]
+    public string? ClientKey { get; set; }
+
     /// <summary>How long the started standby may take to stream (default 2 minutes).</summary>
     [Parameter]
     public TimeSpan StreamingTimeout { get; set; } = TimeSpan.FromMinutes(2);
@@ -121,7 +132,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
         {
             request = new StandbyRequest
             {
-                Upstream = ApplyConnectionOptions(Instance!, Credential, SslMode, RootCertificate),
+                Upstream = ApplyConnectionOptions(Instance!, Credential, SslMode, RootCertificate, ClientCertificate, ClientKey),
                 DataDirectory = GetUnresolvedProviderPathFromPSPath(DataDirectory),
                 Name = Name,
                 SlotName = SlotName,

@@ -97,6 +97,16 @@ public static class PgConnector
             builder.RootCertificate = instance.RootCertificate;
         }
 
+        if (instance.ClientCertificate is not null)
+        {
+            builder.SslCertificate = instance.ClientCertificate;
+        }
+
+        if (instance.ClientKey is not null)
+        {
+            builder.SslKey = instance.ClientKey;
+        }
+
         return builder;
     }
 
@@ -160,6 +170,19 @@ public static class PgConnector
         if (FindInner<System.Security.Authentication.AuthenticationException>(ex) is { } tls)
         {
             return new PgDrConnectionException(ErrorIds.TlsFailed, PgDrErrorCategory.SecurityError, $"TLS with {instance} failed: {tls.Message}", instance, ex);
+        }
+
+        if (instance.ClientCertificate is not null && FindInner<IOException>(ex) is not null && FindInner<TimeoutException>(ex) is null)
+        {
+            // Under TLS 1.3 the client's side of the handshake is over before the server checks the client certificate: a
+            // server that refuses it (unknown CA, expired) sends an alert and closes, which the client only sees as a
+            // stream ended during login. The server log says "certificate verify failed" (Test-PgDrConfiguration's log scan).
+            return new PgDrConnectionException(
+                ErrorIds.TlsFailed,
+                PgDrErrorCategory.SecurityError,
+                $"{instance} ended the TLS session during login: it most likely refused the client certificate {instance.ClientCertificate} (not signed by a CA in its ssl_ca_file, or expired); its server log says why.",
+                instance,
+                ex);
         }
 
         if (instance.SslMode is PgSslMode.Require or PgSslMode.VerifyCA or PgSslMode.VerifyFull
@@ -271,7 +294,7 @@ public static class PgConnector
 
         // Credentials are part of the key: the same node reached as two users is two sources.
         private static string Key(PgInstance instance) =>
-            $"{instance.Host}\u0001{instance.Port}\u0001{instance.Database}\u0001{instance.Username}\u0001{instance.Password}\u0001{instance.SslMode}\u0001{instance.RootCertificate}";
+            $"{instance.Host}\u0001{instance.Port}\u0001{instance.Database}\u0001{instance.Username}\u0001{instance.Password}\u0001{instance.SslMode}\u0001{instance.RootCertificate}\u0001{instance.ClientCertificate}\u0001{instance.ClientKey}";
     }
 
     private sealed class NoDispose : IAsyncDisposable

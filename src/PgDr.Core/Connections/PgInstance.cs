@@ -32,7 +32,7 @@ public sealed class PgInstance : IEquatable<PgInstance>
     }
 
     private PgInstance(PgInstance other)
-        : this(other.Host, other.Port, other.Database, other.Username, other._password, other.SslMode, other.RootCertificate)
+        : this(other.Host, other.Port, other.Database, other.Username, other._password, other.SslMode, other.RootCertificate, other.ClientCertificate, other.ClientKey)
     {
     }
 
@@ -43,7 +43,9 @@ public sealed class PgInstance : IEquatable<PgInstance>
         string? username = null,
         string? password = null,
         PgSslMode? sslMode = null,
-        string? rootCertificate = null)
+        string? rootCertificate = null,
+        string? clientCertificate = null,
+        string? clientKey = null)
     {
         if (string.IsNullOrWhiteSpace(host))
         {
@@ -62,6 +64,8 @@ public sealed class PgInstance : IEquatable<PgInstance>
         _password = string.IsNullOrEmpty(password) ? null : password;
         SslMode = sslMode;
         RootCertificate = string.IsNullOrEmpty(rootCertificate) ? null : rootCertificate;
+        ClientCertificate = string.IsNullOrEmpty(clientCertificate) ? null : clientCertificate;
+        ClientKey = string.IsNullOrEmpty(clientKey) ? null : clientKey;
     }
 
     public string Host { get; }
@@ -79,6 +83,15 @@ public sealed class PgInstance : IEquatable<PgInstance>
     /// <summary>Path of the root certificate that verifies the server (sslrootcert).</summary>
     public string? RootCertificate { get; }
 
+    /// <summary>
+    /// Path of the client certificate (PEM) PgDr logs in with where pg_hba.conf asks for <c>cert</c> (sslcert). A standby
+    /// made from this instance streams with it too: its CN must match the replication user, or a map must allow it.
+    /// </summary>
+    public string? ClientCertificate { get; }
+
+    /// <summary>Path of the client certificate's private key (sslkey, PEM, unencrypted); a path only, never the key.</summary>
+    public string? ClientKey { get; }
+
     /// <summary>Whether a password was given explicitly (otherwise PGPASSWORD / pgpass apply).</summary>
     public bool HasPassword => _password is not null;
 
@@ -89,18 +102,18 @@ public sealed class PgInstance : IEquatable<PgInstance>
 
     /// <summary>A copy with credentials replaced (a PSCredential from a cmdlet, say).</summary>
     public PgInstance WithCredential(string? username, string? password) =>
-        new(Host, Port, Database, username ?? Username, password, SslMode, RootCertificate);
+        new(Host, Port, Database, username ?? Username, password, SslMode, RootCertificate, ClientCertificate, ClientKey);
 
     /// <summary>A copy with TLS settings replaced where given.</summary>
-    public PgInstance WithTls(PgSslMode? sslMode, string? rootCertificate) =>
-        new(Host, Port, Database, Username, _password, sslMode ?? SslMode, rootCertificate ?? RootCertificate);
+    public PgInstance WithTls(PgSslMode? sslMode, string? rootCertificate, string? clientCertificate = null, string? clientKey = null) =>
+        new(Host, Port, Database, Username, _password, sslMode ?? SslMode, rootCertificate ?? RootCertificate, clientCertificate ?? ClientCertificate, clientKey ?? ClientKey);
 
     /// <summary>A copy that reaches another host and port with the same database, credentials and TLS settings.</summary>
     public PgInstance WithAddress(string host, int port) =>
-        new(host, port, Database, Username, _password, SslMode, RootCertificate);
+        new(host, port, Database, Username, _password, SslMode, RootCertificate, ClientCertificate, ClientKey);
 
     public PgInstance WithDatabase(string database) =>
-        new(Host, Port, database, Username, _password, SslMode, RootCertificate);
+        new(Host, Port, database, Username, _password, SslMode, RootCertificate, ClientCertificate, ClientKey);
 
     public override string ToString() => Name;
 
@@ -204,6 +217,8 @@ public sealed class PgInstance : IEquatable<PgInstance>
         var query = ParseQuery(uri.Query);
         query.TryGetValue("sslmode", out var ssl);
         query.TryGetValue("sslrootcert", out var rootCert);
+        query.TryGetValue("sslcert", out var clientCert);
+        query.TryGetValue("sslkey", out var clientKey);
         var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host;
         return new PgInstance(
             host,
@@ -212,7 +227,9 @@ public sealed class PgInstance : IEquatable<PgInstance>
             user,
             password,
             ssl is null ? null : ParseSslMode(Redact(value), ssl),
-            rootCert);
+            rootCert,
+            clientCert,
+            clientKey);
     }
 
     private static Dictionary<string, string> ParseQuery(string query)
@@ -252,12 +269,14 @@ public sealed class PgInstance : IEquatable<PgInstance>
             pairs["user"],
             pairs["password"],
             ssl is null ? null : ParseSslMode(Redact(value), ssl),
-            pairs["sslrootcert"]);
+            pairs["sslrootcert"],
+            pairs["sslcert"],
+            pairs["sslkey"]);
     }
 
     private static readonly HashSet<string> KnownKeywords = new(StringComparer.OrdinalIgnoreCase)
     {
-        "host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "application_name", "connect_timeout",
+        "host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "connect_timeout",
     };
 
     private static PgInstance ParseNpgsqlConnectionString(string value)
@@ -291,7 +310,7 @@ public sealed class PgInstance : IEquatable<PgInstance>
                 _ => PgSslMode.VerifyFull,
             }
             : null;
-        return new PgInstance(builder.Host, builder.Port, builder.Database, builder.Username, builder.Password, ssl, builder.RootCertificate);
+        return new PgInstance(builder.Host, builder.Port, builder.Database, builder.Username, builder.Password, ssl, builder.RootCertificate, builder.SslCertificate, builder.SslKey);
     }
 
     private static string CheckHost(string whole, string host)

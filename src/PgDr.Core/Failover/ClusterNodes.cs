@@ -20,7 +20,7 @@ public static class ClusterNodes
     {
         ArgumentNullException.ThrowIfNull(template);
         var parsed = PgInstance.Parse(hostPort);
-        return new PgInstance(parsed.Host, parsed.Port, template.Database, template.Username, template.Password, template.SslMode, template.RootCertificate);
+        return new PgInstance(parsed.Host, parsed.Port, template.Database, template.Username, template.Password, template.SslMode, template.RootCertificate, template.ClientCertificate, template.ClientKey);
     }
 
     /// <summary>The upstream a standby is configured to stream from (its primary_conninfo), or null when it names none.</summary>

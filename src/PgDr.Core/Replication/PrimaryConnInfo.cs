@@ -62,6 +62,17 @@ public static class PrimaryConnInfo
             conninfo["sslrootcert"] = upstream.RootCertificate;
         }
 
+        // Paths only: the key stays in its own file, which the service account must own (libpq refuses a key others can read).
+        if (upstream.ClientCertificate is not null)
+        {
+            conninfo["sslcert"] = upstream.ClientCertificate;
+        }
+
+        if (upstream.ClientKey is not null)
+        {
+            conninfo["sslkey"] = upstream.ClientKey;
+        }
+
         foreach (var (key, value) in Keepalives)
         {
             conninfo[key] = value;

@@ -40,6 +40,19 @@ public sealed class PgInstanceTests
         Assert.Equal("/etc/ca.pem", instance.RootCertificate);
     }
 
+    [Theory]
+    [InlineData("postgresql://ops@db1/postgres?sslmode=verify-full&sslcert=/etc/pgdr/ops.crt&sslkey=/etc/pgdr/ops.key")]
+    [InlineData("host=db1 user=ops sslmode=verify-full sslcert=/etc/pgdr/ops.crt sslkey=/etc/pgdr/ops.key")]
+    [InlineData("Host=db1;Username=ops;SSL Mode=VerifyFull;SSL Certificate=/etc/pgdr/ops.crt;SSL Key=/etc/pgdr/ops.key")]
+    public void Every_form_carries_a_client_certificate_and_copies_keep_it(string text)
+    {
+        var instance = PgInstance.Parse(text);
+
+        Assert.Equal(("/etc/pgdr/ops.crt", "/etc/pgdr/ops.key"), (instance.ClientCertificate, instance.ClientKey));
+        var moved = instance.WithAddress("db2", 5433).WithCredential("other", null).WithDatabase("sales").WithTls(null, "/etc/pgdr/ca.pem");
+        Assert.Equal(("/etc/pgdr/ops.crt", "/etc/pgdr/ops.key"), (moved.ClientCertificate, moved.ClientKey));
+    }
+
     [Fact]
     public void Uri_with_ipv6_host_and_default_port()
     {

@@ -70,7 +70,7 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     }
 
     [Fact]
-    public async Task A_client_certificate_signed_by_the_sandbox_CA_logs_in_without_a_password_and_a_foreign_one_is_refused_and_found_by_the_log_scan()
+    public async Task PgDr_logs_in_with_a_client_certificate_signed_by_the_sandbox_CA_and_a_foreign_one_is_refused_and_found_by_the_log_scan()
     {
         var primary = _sandbox.Primary.Instance;
         var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
@@ -78,7 +78,12 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
         File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
         File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
         var (certificate, key) = SandboxTls.IssueClientCertificate(directory, "postgres");
+        var (otherUserCertificate, otherUserKey) = SandboxTls.IssueClientCertificate(directory, "someone-else");
         var (foreignCertificate, foreignKey) = TestCertificates.WriteSelfSigned(directory, "postgres-foreign", IPAddress.Loopback);
+
+        // No password at all: the certificate is the credential (the sandbox's own instance carries a password).
+        PgInstance WithCertificate(string cert, string certKey) =>
+            new(primary.Host, primary.Port, "postgres", "postgres", null, PgSslMode.VerifyFull, _sandbox.CaCertificate, cert, certKey);
 
         var hba = Path.Combine(_sandbox.Node("region-a").DataDirectory, "pg_hba.conf");
         var original = await File.ReadAllTextAsync(hba);
@@ -88,11 +93,18 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
             await File.WriteAllTextAsync(hba, "hostssl all postgres 127.0.0.1/32 cert\n" + original);
             await ReloadAsync();
 
-            Assert.Equal("postgres", await LoginWithCertificateAsync(certificate, key));
-            // The server ends the handshake (unknown CA): the client sees the stream closed, the server log says why,
-            // and the log scan of Test-PgDrConfiguration names it.
-            var refused = await Assert.ThrowsAsync<NpgsqlException>(() => LoginWithCertificateAsync(foreignCertificate, foreignKey));
-            Assert.IsType<IOException>(refused.InnerException);
+            var signed = WithCertificate(certificate, key);
+            Assert.Equal("postgres", await Sql.ScalarAsync<string>(signed, "SELECT current_user"));
+            Assert.Equal(PgNodeRole.Primary, (await NodeInspector.GetNodeAsync(signed, CancellationToken.None)).Role);
+
+            // Signed by the CA but for another role: the server refuses the login, as it refuses a wrong password.
+            var otherUser = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(WithCertificate(otherUserCertificate, otherUserKey), CancellationToken.None));
+            Assert.Equal(ErrorIds.AuthenticationFailed, otherUser.ErrorId);
+
+            // Not signed by the CA: the server ends the handshake (unknown CA), the server log says why, and the log scan
+            // of Test-PgDrConfiguration names it.
+            var foreign = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(WithCertificate(foreignCertificate, foreignKey), CancellationToken.None));
+            Assert.Equal(ErrorIds.TlsFailed, foreign.ErrorId);
         }
         finally
         {
@@ -132,27 +144,6 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
             {
                 return certFirst;
             }
-        }
-
-        async Task<string> LoginWithCertificateAsync(string cert, string certKey)
-        {
-            // No password at all: the certificate is the credential.
-            var builder = new NpgsqlConnectionStringBuilder
-            {
-                Host = primary.Host,
-                Port = primary.Port,
-                Username = "postgres",
-                Database = "postgres",
-                SslMode = SslMode.VerifyFull,
-                RootCertificate = _sandbox.CaCertificate,
-                SslCertificate = cert,
-                SslKey = certKey,
-                Pooling = false,
-            };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT current_user", connection);
-            return (string)(await command.ExecuteScalarAsync())!;
         }
     }
 

@@ -40,6 +40,21 @@ public sealed class PrimaryConnInfoTests
     }
 
     [Fact]
+    public void A_client_certificate_goes_into_the_standby_conninfo_as_paths_with_no_password()
+    {
+        var upstream = new PgInstance("db-a", 5432, username: "replicator", sslMode: PgSslMode.VerifyFull, rootCertificate: "/etc/pgdr/ca.pem", clientCertificate: "/etc/pgdr/replicator.crt", clientKey: "/etc/pgdr/replicator.key");
+        var conninfo = PrimaryConnInfo.Build(upstream, "replicator", null, "region-b");
+        Assert.Equal("/etc/pgdr/replicator.crt", conninfo["sslcert"]);
+        Assert.Equal("/etc/pgdr/replicator.key", conninfo["sslkey"]);
+        Assert.Null(conninfo["passfile"]);
+        Assert.Null(conninfo["password"]);
+
+        // A repointed standby keeps its certificate.
+        var repointed = PrimaryConnInfo.Repoint(conninfo.ToString(), new PgInstance("db-b", 5432));
+        Assert.Equal(("db-b", "/etc/pgdr/replicator.crt", "/etc/pgdr/replicator.key"), (repointed["host"], repointed["sslcert"], repointed["sslkey"]));
+    }
+
+    [Fact]
     public void An_upstream_with_a_password_and_no_password_file_is_refused()
     {
         var upstream = new PgInstance("db-a", 5432, username: "postgres", password: "s3cret-Pw");

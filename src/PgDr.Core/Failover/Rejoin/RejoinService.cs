@@ -298,6 +298,11 @@ public static class RejoinService
                 conninfo["sslmode"] = Replication.PrimaryConnInfo.LibpqSslMode(ssl);
             }
 
+            // pg_rewind reaches the source as PgDr does: the same root certificate, and the client certificate where pg_hba asks for one.
+            conninfo["sslrootcert"] = source.RootCertificate;
+            conninfo["sslcert"] = source.ClientCertificate;
+            conninfo["sslkey"] = source.ClientKey;
+
             await cluster.RunAs.TakeOwnershipAsync(work, cancellationToken).ConfigureAwait(false);
 
             // A freshly promoted source's pg_control still names the old timeline until its first checkpoint, and

@@ -224,6 +224,15 @@ public static class StandbyService
             throw AccessDenied(runAs, rootCertificate, "read the root certificate that verifies the upstream (sslrootcert)");
         }
 
+        foreach (var (file, what) in new[] { (request.Upstream.ClientCertificate, "client certificate (sslcert)"), (request.Upstream.ClientKey, "client certificate's key (sslkey)") })
+        {
+            // The WAL receiver presents them as the service account; libpq also wants the key to be that account's own, 0600.
+            if (file is not null && !await runAs.HasAccessAsync(file, ["-r"], cancellationToken).ConfigureAwait(false))
+            {
+                throw AccessDenied(runAs, file, $"read the {what} the standby logs in to the upstream with");
+            }
+        }
+
 
         var conninfo = PrimaryConnInfo.Build(request.Upstream.WithCredential(replicationUser, null), replicationUser, passwordFile, request.Name);
         var settings = new Dictionary<string, string>
