@@ -30,6 +30,7 @@
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
         'Test-PgWalArchive'
+        'Install-PgDrExecutable'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -18,6 +18,7 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
+        root.Subcommands.Add(InstallCommands.Build());
         return root;
     }
 

@@ -35,4 +35,5 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveTimeline>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
+[JsonSerializable(typeof(PgDrInstallation))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PgDr.Archive.Server;
 using PgDr.Cmdlets.Infrastructure;
+using PgDr.Hosting;
 
 namespace PgDr.Cmdlets.Archive;
 
@@ -20,7 +21,7 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
     [ValidateNotNullOrEmpty]
     public string ConfigPath { get; set; } = string.Empty;
 
-    /// <summary>The pgdr executable archive_command runs; by default the pgdr found on PATH.</summary>
+    /// <summary>The pgdr executable archive_command runs, which the PostgreSQL service account must be able to run. Default: /usr/bin/pgdr (the Debian package), else /usr/local/bin/pgdr (Install-PgDrExecutable), else the module's own bin/&lt;rid&gt;/pgdr when that account can run it; otherwise the cmdlet stops and says how to install one.</summary>
     [Parameter]
     public string? PgDrPath { get; set; }
 
@@ -45,24 +46,18 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
 
     protected override void ProcessRecord()
     {
-        WalArchivingRequest request;
-        try
+        // Located once for every instance: a missing pgdr is a failed precondition, not a per-node failure.
+        var explicitPath = PgDrPath is null ? null : GetUnresolvedProviderPathFromPSPath(PgDrPath);
+        var pgdr = Disable ? string.Empty : RunOrTerminate((_, ct) => PgDrExecutable.LocateAsync(explicitPath, OsUser.ForPostgres(), ct));
+        WriteVerbose($"archive_command runs {pgdr}");
+        var request = new WalArchivingRequest
         {
-            // Located once for every instance: a missing pgdr is a failed precondition, not a per-node failure.
-            request = new WalArchivingRequest
-            {
-                PgDrPath = Disable ? string.Empty : PgDrExecutable.Locate(PgDrPath is null ? null : GetUnresolvedProviderPathFromPSPath(PgDrPath)),
-                ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
-                ArchiveTimeout = ArchiveTimeout,
-                Disable = Disable,
-                ArchiveOnStandby = ArchiveOnStandby,
-            };
-        }
-        catch (PgDr.Errors.PgDrException ex)
-        {
-            ThrowTerminatingError(ToErrorRecord(ex));
-            return;
-        }
+            PgDrPath = pgdr,
+            ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
+            ArchiveTimeout = ArchiveTimeout,
+            Disable = Disable,
+            ArchiveOnStandby = ArchiveOnStandby,
+        };
 
         foreach (var instance in Instance)
         {

@@ -64,6 +64,8 @@ public static class ErrorIds
     // Archiving settings on the server
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";
     public const string PgDrExecutableNotFound = "PgDrExecutableNotFound";
+    public const string PgDrExecutableNotInstallable = "PgDrExecutableNotInstallable";
+    public const string PgDrInstallFailed = "PgDrInstallFailed";
 
     // Archive
     public const string InvalidWalFileName = "InvalidWalFileName";

@@ -42,6 +42,12 @@ public sealed class PgWalArchivingHealth
     /// <summary>archive_command runs pgdr wal push.</summary>
     public bool UsesPgDr => ArchiveCommand.Contains("wal push", StringComparison.Ordinal);
 
+    /// <summary>
+    /// How the pgdr archive_command runs was built, read from the file when it is on this host (Unknown otherwise):
+    /// FrameworkDependent is the slow build, and a reason.
+    /// </summary>
+    public PgDrBuildKind PgDrBuild { get; init; }
+
     public long ArchivedCount { get; init; }
 
     public string? LastArchivedWal { get; init; }
@@ -127,6 +133,13 @@ public static class WalArchivingHealthService
             status = await ReadStatusAsync(instance, cancellationToken).ConfigureAwait(false);
         }
 
+        // After the switch: the slow build archives, and the switch proves that; it is still a reason of its own.
+        var build = ArchiverBuild(status.ArchiveCommand);
+        if (build == PgDrBuildKind.FrameworkDependent)
+        {
+            reasons.Add(SlowBuildReason);
+        }
+
         return new PgWalArchivingHealth
         {
             Instance = instance,
@@ -140,11 +153,28 @@ public static class WalArchivingHealthService
             LastFailedWal = status.LastFailedWal,
             LastFailedTime = status.LastFailedTime,
             ReadyCount = status.ReadyCount,
+            PgDrBuild = build,
             SwitchedWal = switched,
             SwitchArchivedAfter = archivedAfter,
             Reasons = reasons,
         };
     }
+
+    /// <summary>
+    /// Each archive_command call of the framework-dependent pgdr pays ~100 ms of JIT start-up: archiving runs at a
+    /// fraction of its speed (0.23x pgBackRest's, docs/performance.md) and falls behind under load long before anything
+    /// fails, so it is a reason even while every segment arrives.
+    /// </summary>
+    internal static readonly string SlowBuildReason =
+        $"{PgDrBuild.SlowBuildReason} (framework-dependent, ~100 ms of start-up per segment): point archive_command at the NativeAOT pgdr (the Debian package's /usr/bin/pgdr, or Install-PgDrExecutable)";
+
+    /// <summary>
+    /// The build of the pgdr that archive_command runs, when the command is PgDr's and names a file on this host (the
+    /// usual case: Test-PgWalArchiving beside the server). The file is read, never run: whoever can change the server's
+    /// settings chooses that path.
+    /// </summary>
+    private static PgDrBuildKind ArchiverBuild(string archiveCommand) =>
+        archiveCommand.Contains("wal push", StringComparison.Ordinal) ? PgDrBuild.Inspect(PgDrBuild.ProgramOf(archiveCommand)) : PgDrBuildKind.Unknown;
 
     /// <summary>The rules, apart from SQL so they are tested on their own.</summary>
     internal static List<string> Judge(ArchiverStatus status, int maxReadyFiles)
