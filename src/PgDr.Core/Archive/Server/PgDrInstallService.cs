@@ -174,34 +174,7 @@ public static class PgDrInstallService
             }
         }
 
-        var temp = System.IO.Path.Combine(directory, $".pgdr-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            var input = File.OpenRead(source);
-            await using (input.ConfigureAwait(false))
-            {
-                var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                await using (output.ConfigureAwait(false))
-                {
-                    await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-                    await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    output.Flush(flushToDisk: true);
-                }
-            }
-
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temp, Executable);
-            }
-
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-
+        await DurableFile.CopyAsync(source, target, System.IO.Path.Combine(directory, $".pgdr-{Guid.NewGuid():N}.tmp"), Executable, cancellationToken).ConfigureAwait(false);
         if (OperatingSystem.IsLinux())
         {
             LinuxFileSystem.SyncDirectory(directory);
