@@ -9,7 +9,8 @@
 #   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
 #                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build);
 #                        ./build.sh native linux-arm64 cross-compiles (see README)
-#   ./build.sh demo      build pgdr, bring up a three-region sandbox and show its status
+#   ./build.sh demo      build pgdr, bring up a three-region sandbox, fail region-a over to region-b under a writer,
+#                        print the measured RTO and RPO and the new topology, and rejoin region-a as a standby
 # Dependencies the tests need (PostgreSQL server programs, the storage emulators from npm) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -163,10 +164,34 @@ demo() {
   pgdr=$(demo_pgdr)
   local dir="${PGDR_SANDBOX:-${TMPDIR:-/tmp}/pgdr-sandbox}"
   if [ -f "$dir/sandbox.json" ]; then
-    log "a sandbox already runs in $dir"
-  else
-    "$pgdr" sandbox up --dir "$dir" --standbys 2 --cascading
+    log "removing the sandbox left in $dir by an earlier demo"
+    "$pgdr" sandbox down --dir "$dir" >/dev/null
   fi
+  "$pgdr" sandbox up --dir "$dir" --standbys 2 --cascading
+  "$pgdr" sandbox status --dir "$dir"
+
+  # DR: a writer commits on region-a; region-a is failed over to region-b (fenced, lease taken, promoted), region-c is
+  # repointed, region-b2 (cascading from region-b) keeps streaming; then region-a comes back as a standby.
+  export PGPASSFILE="$dir/.pgpass" PGUSER=postgres PGHOST=127.0.0.1
+  local a b c bin
+  a=$(node_port "$dir" region-a); b=$(node_port "$dir" region-b); c=$(node_port "$dir" region-c)
+  bin=$(sed -n 's/.*"binDirectory": "\(.*\)".*/\1/p' "$dir/sandbox.json")
+  echo
+  log "a writer on region-a (pgbench, 4 clients), then: pgdr failover 127.0.0.1:$b --repoint 127.0.0.1:$c"
+  "$bin/pgbench" -i -q -s 1 -p "$a" postgres >/dev/null 2>&1
+  "$bin/pgbench" -n -N -c 4 -T 120 -p "$a" postgres >"$dir/writer.log" 2>&1 &
+  local writer=$!
+  sleep 3
+  "$pgdr" failover "127.0.0.1:$b" --old-primary "127.0.0.1:$a" --repoint "127.0.0.1:$c" --config "$dir/pgdr.json"
+  wait "$writer" 2>/dev/null || true
+  echo "Writer: $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/writer.log" | head -1) transactions committed on region-a before the fence ended its sessions."
+  echo
+  log "the new topology"
+  "$pgdr" sandbox status --dir "$dir" || true
+  echo
+  log "region-a comes back: pgdr rejoin (pg_rewind if it wrote past the fork)"
+  "$pgdr" rejoin "$dir/region-a" --primary "127.0.0.1:$b" --config "$dir/pgdr.json"
+  "$pgdr" lease show --config "$dir/pgdr.json"
   "$pgdr" sandbox status --dir "$dir"
   echo
   echo "Remove it with: $pgdr sandbox down --dir $dir"
@@ -186,6 +211,11 @@ demo_pgdr() {
     return
   fi
   echo "$root/artifacts/pgdr/pgdr"
+}
+
+# The port of a sandbox node, from its sandbox.json.
+node_port() {
+  grep -A1 "\"name\": \"$2\"" "$1/sandbox.json" | sed -n 's/.*"port": \([0-9]*\).*/\1/p'
 }
 
 case "${1:-build}" in

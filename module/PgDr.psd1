@@ -31,6 +31,11 @@
         'Get-PgWalArchive'
         'Test-PgWalArchive'
         'Install-PgDrExecutable'
+        'New-PgWalRepository'
+        'Invoke-PgFailover'
+        'Invoke-PgSwitchover'
+        'Join-PgCluster'
+        'Get-PgDrLease'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -19,6 +19,12 @@ public static class PgDrCli
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
         root.Subcommands.Add(InstallCommands.Build());
+        root.Subcommands.Add(ConfigCommands.Build());
+        root.Subcommands.Add(RepoCommands.Build());
+        foreach (var command in FailoverCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         return root;
     }
 

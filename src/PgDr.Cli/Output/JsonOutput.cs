@@ -29,6 +29,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
+[JsonSerializable(typeof(PgDr.Archive.Configuration.PgDrConfigCheckResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Archive.Stanza.PgWalRepository>))]
 [JsonSerializable(typeof(WalPushResult))]
 [JsonSerializable(typeof(WalFetchResult))]
 [JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]
@@ -36,4 +38,9 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchiveVerification>))]
 [JsonSerializable(typeof(IReadOnlyList<PgWalArchivingHealth>))]
 [JsonSerializable(typeof(PgDrInstallation))]
+[JsonSerializable(typeof(PgDr.Failover.PgFailoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
+[JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]
+[JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -67,6 +67,9 @@ public static class ErrorIds
     public const string PgDrExecutableNotInstallable = "PgDrExecutableNotInstallable";
     public const string PgDrInstallFailed = "PgDrInstallFailed";
 
+    /// <summary>The OS account the server runs as cannot execute the pgdr that archive_command names.</summary>
+    public const string PgDrNotExecutable = "PgDrNotExecutable";
+
     // Archive
     public const string InvalidWalFileName = "InvalidWalFileName";
     public const string InvalidWalSegmentSize = "InvalidWalSegmentSize";
@@ -74,6 +77,9 @@ public static class ErrorIds
     public const string InvalidCompressionSpec = "InvalidCompressionSpec";
     public const string CompressionLibraryMissing = "CompressionLibraryMissing";
     public const string ArchiveKeyNotFound = "ArchiveKeyNotFound";
+
+    /// <summary>The key file exists but this OS account may not read it (or a directory above it).</summary>
+    public const string ArchiveKeyAccessDenied = "ArchiveKeyAccessDenied";
     public const string InvalidArchiveKey = "InvalidArchiveKey";
     public const string KeyFileInsecure = "KeyFileInsecure";
     public const string ArchiveKeyRequired = "ArchiveKeyRequired";
@@ -83,8 +89,19 @@ public static class ErrorIds
     public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
     public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
 
+    // Envelope encryption (a key service wraps each object's data key)
+
+    /// <summary>The key service refused to use the key: disabled, scheduled for deletion, not found, or not granted to this identity.</summary>
+    public const string KmsKeyUnusable = "KmsKeyUnusable";
+
+    /// <summary>The key service could not be reached or failed.</summary>
+    public const string KmsUnavailable = "KmsUnavailable";
+
     // Configuration, push and fetch
     public const string ConfigNotFound = "ConfigNotFound";
+
+    /// <summary>The configuration file exists but this OS account may not read it (or a directory above it).</summary>
+    public const string ConfigAccessDenied = "ConfigAccessDenied";
     public const string InvalidConfig = "InvalidConfig";
     public const string StanzaMismatch = "StanzaMismatch";
     public const string WalAlreadyArchivedDifferently = "WalAlreadyArchivedDifferently";
@@ -105,4 +122,21 @@ public static class ErrorIds
     public const string RepositoryAccessDenied = "RepositoryAccessDenied";
     public const string RepositoryFull = "RepositoryFull";
     public const string RepositoryOperationFailed = "RepositoryOperationFailed";
+
+    // Failover: the single-writer lease, fencing, promotion, switchover, rejoin
+    public const string LeaseConflict = "LeaseConflict";
+    public const string LeaseHeldByLiveHolder = "LeaseHeldByLiveHolder";
+    public const string LeaseHolderMismatch = "LeaseHolderMismatch";
+    public const string LeaseRepositoryUnsupported = "LeaseRepositoryUnsupported";
+    public const string DataLossExceedsLimit = "DataLossExceedsLimit";
+    public const string DataLossUnknown = "DataLossUnknown";
+    public const string FenceNotConfirmed = "FenceNotConfirmed";
+    public const string PromotionFailed = "PromotionFailed";
+    public const string WriteCheckFailed = "WriteCheckFailed";
+    public const string NoReplicationConnInfo = "NoReplicationConnInfo";
+    public const string SwitchoverTargetLagging = "SwitchoverTargetLagging";
+    public const string RejoinWouldDiscardData = "RejoinWouldDiscardData";
+    public const string RejoinNodeHoldsLease = "RejoinNodeHoldsLease";
+    public const string RejoinNeedsBaseBackup = "RejoinNeedsBaseBackup";
+    public const string RewindFailed = "RewindFailed";
 }

@@ -7,8 +7,10 @@ internal static class DurableFile
     /// Copies <paramref name="source"/> to <paramref name="temporary"/> (a new name in the target's directory, so the rename
     /// stays on one filesystem), flushes it to disk, gives it <paramref name="mode"/> where there is one, and renames it
     /// over <paramref name="target"/>. On any failure the temporary file is removed and the target is as it was.
+    /// <paramref name="flushToDisk"/> false skips the fsync where the reader makes the file durable itself (PostgreSQL's
+    /// RECOVERYXLOG and RECOVERYHISTORY).
     /// </summary>
-    public static async Task CopyAsync(string source, string target, string temporary, UnixFileMode? mode, CancellationToken cancellationToken)
+    public static async Task CopyAsync(string source, string target, string temporary, UnixFileMode? mode, bool flushToDisk, CancellationToken cancellationToken)
     {
         try
         {
@@ -20,7 +22,10 @@ internal static class DurableFile
                 {
                     await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
                     await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    output.Flush(flushToDisk: true);
+                    if (flushToDisk)
+                    {
+                        output.Flush(flushToDisk: true);
+                    }
                 }
             }
 

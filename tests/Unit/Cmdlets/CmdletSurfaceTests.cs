@@ -97,6 +97,17 @@ public sealed class CmdletSurfaceTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("InvokePgFailoverCommand")]
+    [InlineData("InvokePgSwitchoverCommand")]
+    [InlineData("JoinPgClusterCommand")]
+    public void Changing_which_node_is_primary_confirms_at_high_impact(string name)
+    {
+        var type = _cmdlets.Single(t => t.Name == name);
+
+        Assert.Equal(3, Convert.ToInt32(Named(Attribute(type, "CmdletAttribute")!, "ConfirmImpact"), System.Globalization.CultureInfo.InvariantCulture)); // ConfirmImpact.High
+    }
+
     [Fact]
     public void The_manifest_exports_exactly_the_cmdlets_that_exist()
     {

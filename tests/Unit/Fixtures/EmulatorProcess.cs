@@ -41,7 +41,7 @@ public sealed class EmulatorProcess : IAsyncDisposable
 
     /// <summary>Starts node_modules/.bin/<paramref name="tool"/> with the arguments <paramref name="arguments"/> gives for a
     /// free port and a fresh data directory, and waits until the port accepts connections.</summary>
-    public static async Task<EmulatorProcess> StartAsync(string tool, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
+    public static Task<EmulatorProcess> StartAsync(string tool, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
     {
         var emulators = EmulatorsDirectory();
         var executable = Path.Combine(emulators, "node_modules", ".bin", tool);
@@ -51,6 +51,13 @@ public sealed class EmulatorProcess : IAsyncDisposable
                 $"The {tool} emulator is not installed ({executable} is missing). Run `npm ci --prefix tests/emulators` from the repository root first.");
         }
 
+        return StartExecutableAsync(executable, arguments, timeout);
+    }
+
+    /// <summary>The same for an emulator installed elsewhere (moto_server comes from pip), named by its path.</summary>
+    public static async Task<EmulatorProcess> StartExecutableAsync(string executable, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
+    {
+        var tool = Path.GetFileName(executable);
         var directory = TestDirectories.Path($"{tool}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var port = Ports.Closed();

@@ -34,26 +34,6 @@ public sealed class PgDrBuildTests(NativePgDrFixture native, LonePrimaryFixture 
         Assert.Equal(PgDrBuildKind.FrameworkDependent, PgDrBuild.Current); // the test host JIT-compiles
     }
 
-    [Theory]
-    [InlineData("/usr/local/bin/pgdr wal push %p", "/usr/local/bin/pgdr")]
-    [InlineData("  pgdr wal push %p", "pgdr")]
-    [InlineData("\"/usr/bin/pgdr\" wal push %p", null)]
-    [InlineData("'/usr/bin/pgdr", null)]
-    [InlineData("'/usr/bin/pgdr'x wal push %p", null)]
-    [InlineData("", null)]
-    public void The_program_of_an_archive_command_is_read_as_the_shell_reads_it_or_not_at_all(string command, string? program)
-    {
-        Assert.Equal(program, PgDrBuild.ProgramOf(command));
-    }
-
-    [Theory]
-    [InlineData("/usr/bin/pgdr")]
-    [InlineData("/opt/pg dr/it's/pgdr")]
-    public void The_program_of_the_archive_command_PgDr_writes_is_the_pgdr_it_was_given(string pgdr)
-    {
-        Assert.Equal(pgdr, PgDrBuild.ProgramOf(WalArchivingService.ArchiveCommand(pgdr, "/etc/pgdr/pgdr.json")));
-    }
-
     [Fact]
     public async Task The_framework_dependent_pgdr_writes_one_warning_line_per_push_and_the_NativeAOT_one_writes_none()
     {

@@ -119,7 +119,7 @@ public static class AsyncWalFetch
             if (errno == LinuxFileSystem.EXDEV)
             {
                 // The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.
-                await DurableFile.CopyAsync(source, target, WalFetchService.TemporaryPathFor(target), mode: null, cancellationToken).ConfigureAwait(false);
+                await DurableFile.CopyAsync(source, target, WalFetchService.TemporaryPathFor(target), mode: null, flushToDisk: !WalFetchService.PostgresMakesDurable(target), cancellationToken).ConfigureAwait(false);
                 File.Delete(source);
             }
             else if (errno != 0)
@@ -127,7 +127,11 @@ public static class AsyncWalFetch
                 throw new IOException($"Cannot move {source} to {target}: {LinuxFileSystem.Describe(errno)}");
             }
 
-            LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
+            if (!WalFetchService.PostgresMakesDurable(target))
+            {
+                LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
+            }
+
             return Delivered(name, destination, bytes);
         }
         catch (FileNotFoundException)

@@ -80,7 +80,7 @@ public sealed class AzureBlobRepositoryOptions
 /// <para>Roles needed with Azure AD: Storage Blob Data Contributor on the container (or a SAS with read, add, create,
 /// write, delete and list).</para>
 /// </remarks>
-public sealed class AzureBlobArchiveRepository : IArchiveRepository
+public sealed partial class AzureBlobArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private readonly AzureBlobRepositoryOptions _options;
     private readonly BlobContainerClient _container;
@@ -222,6 +222,31 @@ public sealed class AzureBlobArchiveRepository : IArchiveRepository
         catch (Exception ex) when (IsMappable(ex, cancellationToken))
         {
             throw Map(ex, "delete", key);
+        }
+    }
+
+    public async Task<bool> StoreExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "look up", "the container");
+        }
+    }
+
+    public async Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Null when it existed already.
+            return await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "create", "the container");
         }
     }
 

@@ -20,7 +20,7 @@ namespace PgDr.Archive.Repositories;
 /// the postgres user can still read, link and delete them. The root directory itself is never created: a missing
 /// root (an NFS share that is not mounted, a typo) is RepositoryNotFound, not a silently filled local folder.</para>
 /// </remarks>
-public sealed class FileSystemArchiveRepository : IArchiveRepository
+public sealed partial class FileSystemArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private const int CopyBufferSize = 1024 * 1024;
     private const UnixFileMode FileMode0640 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
@@ -251,6 +251,38 @@ public sealed class FileSystemArchiveRepository : IArchiveRepository
         }
 
         return Task.FromResult(removed);
+    }
+
+    public Task<bool> StoreExistsAsync(CancellationToken cancellationToken) => Task.FromResult(Directory.Exists(Root));
+
+    public Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(Root))
+        {
+            return Task.FromResult(false);
+        }
+
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(Root);
+            }
+            else
+            {
+                Directory.CreateDirectory(Root, DirectoryMode0750);
+            }
+
+            return Task.FromResult(true);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw RepositoryErrors.AccessDenied(Name, $"cannot create the directory {Root}: permission denied.", ex);
+        }
+        catch (IOException ex)
+        {
+            throw RepositoryErrors.Failed(Name, $"cannot create the directory {Root}: {ex.Message}", ex);
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -72,7 +72,7 @@ public sealed class S3RepositoryOptions
 /// <para>Permissions needed: s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket (without it S3 answers 403
 /// instead of 404 for a missing key), s3:AbortMultipartUpload.</para>
 /// </remarks>
-public sealed class S3ArchiveRepository : IArchiveRepository
+public sealed partial class S3ArchiveRepository : IArchiveRepository, IConditionalObjectStore
 {
     private const int MinimumPartSize = 5 * 1024 * 1024;
     private const int ConflictRetries = 3;
@@ -249,6 +249,51 @@ public sealed class S3ArchiveRepository : IArchiveRepository
         catch (Exception ex) when (IsMappable(ex, cancellationToken))
         {
             throw Map(ex, "delete", key);
+        }
+    }
+
+    public async Task<bool> StoreExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = _options.Bucket }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" || ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "look up", "the bucket");
+        }
+    }
+
+    public async Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        if (await StoreExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        try
+        {
+            var request = new PutBucketRequest { BucketName = _options.Bucket };
+            if (!string.IsNullOrEmpty(_options.Region) && _options.Region != "us-east-1" && _options.Endpoint is null)
+            {
+                request.BucketRegionName = _options.Region;
+            }
+
+            await _client.PutBucketAsync(request, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou")
+        {
+            return false;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "create", "the bucket");
         }
     }
 

@@ -81,50 +81,6 @@ public static class PgDrBuild
         }
     }
 
-    /// <summary>
-    /// The program archive_command runs: its first word as /bin/sh reads it, for the single-quoted form PgDr writes
-    /// (<see cref="WalArchivingService.ArchiveCommand"/>) and for an unquoted path. Null for anything else.
-    /// </summary>
-    public static string? ProgramOf(string? command)
-    {
-        var text = command?.TrimStart();
-        if (string.IsNullOrEmpty(text))
-        {
-            return null;
-        }
-
-        if (text[0] != '\'')
-        {
-            var end = text.IndexOfAny([' ', '\t']);
-            var word = end < 0 ? text : text[..end];
-            return word.IndexOfAny(['"', '\\', '$', '`']) < 0 ? word : null;
-        }
-
-        // '...' ending where a quote is not followed by \'' (the shell's way to put a quote inside single quotes).
-        var program = new StringBuilder();
-        var i = 1;
-        while (i < text.Length)
-        {
-            var close = text.IndexOf('\'', i);
-            if (close < 0)
-            {
-                return null;
-            }
-
-            program.Append(text, i, close - i);
-            if (text.AsSpan(close).StartsWith("'\\''", StringComparison.Ordinal))
-            {
-                program.Append('\'');
-                i = close + 4;
-                continue;
-            }
-
-            return close + 1 == text.Length || char.IsWhiteSpace(text[close + 1]) ? program.ToString() : null;
-        }
-
-        return null;
-    }
-
     private static bool HasManagedCodeSection(string path)
     {
         using var file = File.OpenRead(path);

@@ -174,7 +174,7 @@ public static class PgDrInstallService
             }
         }
 
-        await DurableFile.CopyAsync(source, target, System.IO.Path.Combine(directory, $".pgdr-{Guid.NewGuid():N}.tmp"), Executable, cancellationToken).ConfigureAwait(false);
+        await DurableFile.CopyAsync(source, target, System.IO.Path.Combine(directory, $".pgdr-{Guid.NewGuid():N}.tmp"), Executable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
         if (OperatingSystem.IsLinux())
         {
             LinuxFileSystem.SyncDirectory(directory);

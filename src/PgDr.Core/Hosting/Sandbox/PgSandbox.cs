@@ -37,6 +37,15 @@ public sealed class PgSandbox
     /// <summary>The password file every node's primary_conninfo and the tools use (PGPASSFILE).</summary>
     public string PasswordFile => Path.Combine(Directory, SandboxState.PasswordFileName);
 
+    /// <summary>
+    /// A PgDr configuration for the sandbox (pgdr.json): stanza "sandbox" and a filesystem repository in the sandbox
+    /// directory, which keeps the single-writer lease (pgdr failover --config ...).
+    /// </summary>
+    public string ConfigPath => Path.Combine(Directory, SandboxState.ConfigFileName);
+
+    /// <summary>The filesystem repository pgdr.json names.</summary>
+    public string RepositoryPath => Path.Combine(Directory, SandboxState.RepositoryDirectoryName);
+
     public int PgMajorVersion => State.PgMajorVersion;
 
     public IReadOnlyList<PgSandboxNode> Nodes { get; }

@@ -251,6 +251,7 @@ public static class SandboxService
                     directory);
             }
 
+            await WriteConfigurationAsync(cancellationToken).ConfigureAwait(false);
             var primaryName = RegionName(0);
             await CreatePrimaryAsync(primaryName, cancellationToken).ConfigureAwait(false);
             for (var i = 1; i <= spec.Standbys; i++)
@@ -279,6 +280,21 @@ public static class SandboxService
 
             state.Complete = true;
             state.Save(directory);
+        }
+
+        /// <summary>
+        /// pgdr.json and its filesystem repository, owned by the servers' account: the lease failover takes lives there,
+        /// and archiving can be pointed at it (Set-PgWalArchiving -ConfigPath).
+        /// </summary>
+        private async Task WriteConfigurationAsync(CancellationToken cancellationToken)
+        {
+            var repository = Path.Combine(directory, SandboxState.RepositoryDirectoryName);
+            System.IO.Directory.CreateDirectory(repository);
+            var json = System.Text.Json.Nodes.JsonValue.Create(repository)!.ToJsonString();
+            File.WriteAllText(
+                Path.Combine(directory, SandboxState.ConfigFileName),
+                $$"""{ "stanza": "sandbox", "repositories": [ { "name": "sandbox", "type": "filesystem", "path": {{json}} } ], "compression": "zstd" }""" + "\n");
+            await runAs.TakeOwnershipAsync(repository, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task TearDownAsync()
@@ -326,8 +342,11 @@ public static class SandboxService
                 ["max_wal_senders"] = "10",
                 ["max_replication_slots"] = "10",
                 ["hot_standby"] = "on",
-                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin).
+                // pg_rewind needs hint bits in WAL to turn a failed primary back into a standby (rejoin), and the
+                // node's WAL back to the last checkpoint before the fork: without an archive (restore_command) to fetch
+                // it from, the checkpoints of a rejoined node would otherwise have recycled it.
                 ["wal_log_hints"] = "on",
+                ["wal_keep_size"] = "'256MB'",
                 // Standbys report their positions every second, so lag is fresh when asked for.
                 ["wal_receiver_status_interval"] = "1s",
                 ["shared_buffers"] = "32MB",
@@ -341,7 +360,11 @@ public static class SandboxService
             {
                 // CREATE ROLE takes no parameters; the password is generated from [A-Za-z0-9_-] only, so it needs no escaping.
                 using var cmd = new NpgsqlCommand($"CREATE ROLE {PgSandbox.ReplicationUser} WITH LOGIN REPLICATION PASSWORD '{_replicationPassword}'", conn);
-                return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+                // Lets a failover count the transactions it loses, from the old primary's WAL (docs/failover.md).
+                using var walinspect = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_walinspect", conn);
+                return await walinspect.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
 

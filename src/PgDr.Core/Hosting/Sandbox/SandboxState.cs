@@ -12,6 +12,8 @@ internal sealed class SandboxState
 {
     public const string FileName = "sandbox.json";
     public const string PasswordFileName = ".pgpass";
+    public const string ConfigFileName = "pgdr.json";
+    public const string RepositoryDirectoryName = "repository";
 
     public int FormatVersion { get; set; } = 1;
 
