@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using PgDr.Errors;
 
@@ -45,7 +46,7 @@ internal sealed class NativeCodecLibrary
     }
 
     /// <summary>Whether a library's lazily loaded wrapper loads: false when the library (or a function it needs) is missing.</summary>
-    public static bool Loads<T>(Lazy<T> library)
+    public static bool Loads<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(Lazy<T> library)
     {
         try
         {
