@@ -35,6 +35,9 @@ packaged() {
   as_pg "$PGBIN/initdb" -D "$d/cluster" -U postgres --no-sync >/dev/null
   as_pg mkdir -p "$d/cluster/pg_wal/archive_status" "$d/repo-sync" "$d/repo-async" "$d/spool/out" "$d/pgbr/repo" "$d/pgbr/spool/archive/bench/out" "$d/pgbr/log" "$d/pgbr/lock"
   local wal="$d/cluster/pg_wal/$seg"
+  # PostgreSQL's .ready for it: pgdr's async push takes the worker's acknowledgement only for a file in a pg_wal with its
+  # archive_status entry (one pushed by hand, without it, is pushed synchronously).
+  as_pg touch "$d/cluster/pg_wal/archive_status/$seg.ready"
   as_pg tee "$d/sync.json" >/dev/null <<JSON
 { "stanza": "bench", "repositories": [ { "name": "local", "type": "filesystem", "path": "$d/repo-sync" } ], "compression": "zstd:3" }
 JSON

@@ -145,7 +145,7 @@ Describe 'The Azure Automation zip' {
 }
 
 Describe 'The Debian package' {
-    It 'is built beside the module packages, named pgdr_<version>_amd64.deb' -Skip:(-not (Test-Path /usr/bin/dpkg-deb)) {
+    It 'is built beside the module packages, named pgdr_VERSION_amd64.deb' -Skip:(-not (Test-Path /usr/bin/dpkg-deb)) {
         if ($rid -ne 'linux-x64') { Set-ItResult -Skipped -Because "the amd64 package is built from linux-x64 (this is $rid)" }
         $version = (Import-PowerShellDataFile (Join-Path $gallery 'PgDr.psd1')).ModuleVersion
         Join-Path $root "artifacts/package/pgdr_${version}_amd64.deb" | Should -Exist
