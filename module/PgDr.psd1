@@ -36,6 +36,7 @@
         'Invoke-PgSwitchover'
         'Join-PgCluster'
         'Get-PgDrLease'
+        'Test-PgDrConfiguration'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -21,6 +21,7 @@ public static class PgDrCli
         root.Subcommands.Add(InstallCommands.Build());
         root.Subcommands.Add(ConfigCommands.Build());
         root.Subcommands.Add(RepoCommands.Build());
+        root.Subcommands.Add(CheckCommands.Build());
         foreach (var command in FailoverCommands.Build())
         {
             root.Subcommands.Add(command);

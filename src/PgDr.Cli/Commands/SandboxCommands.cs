@@ -30,14 +30,16 @@ internal static class SandboxCommands
         var standbys = new Option<int>("--standbys") { Description = "Standbys streaming from the primary (region-b, region-c, ...).", DefaultValueFactory = _ => 2 };
         var cascading = new Option<bool>("--cascading") { Description = "Add region-b2, streaming from region-b." };
         var binDir = new Option<string?>("--bin-dir") { Description = "PostgreSQL's bin directory (found automatically otherwise)." };
+        var tls = new Option<bool>("--tls") { Description = "TLS everywhere: the sandbox's own CA, hostssl only, every connection and stream verify-full." };
         var command = new Command("up", "Create the sandbox: initdb a primary (region-a), pg_basebackup each standby through its own slot, start all, wait for streaming.");
         command.Options.Add(standbys);
         command.Options.Add(cascading);
         command.Options.Add(binDir);
+        command.Options.Add(tls);
         Runner.SetAction(command, async (parse, progress, ct) =>
         {
             var sandbox = await SandboxService.CreateAsync(
-                new SandboxSpec { Directory = parse.GetValue(Directory)!, Standbys = parse.GetValue(standbys), Cascading = parse.GetValue(cascading), BinDirectory = parse.GetValue(binDir) },
+                new SandboxSpec { Directory = parse.GetValue(Directory)!, Standbys = parse.GetValue(standbys), Cascading = parse.GetValue(cascading), BinDirectory = parse.GetValue(binDir), Tls = parse.GetValue(tls) },
                 progress,
                 ct).ConfigureAwait(false);
             TerminalProgress.Clear();
@@ -56,7 +58,9 @@ internal static class SandboxCommands
                     ("Slot", n => n.SlotName),
                     ("Data directory", n => n.DataDirectory));
                 Console.Out.WriteLine();
-                Console.Out.WriteLine($"Connect with: PGPASSFILE={sandbox.PasswordFile} PGUSER={PgSandbox.Superuser} pgdr lag {sandbox.Primary.Instance.Name}");
+                var verify = sandbox.CaCertificate is { } ca ? $" --sslmode verify-full --sslrootcert {ca}" : string.Empty;
+                Console.Out.WriteLine($"Connect with: PGPASSFILE={sandbox.PasswordFile} PGUSER={PgSandbox.Superuser} pgdr lag {sandbox.Primary.Instance.Name}{verify}");
+                Console.Out.WriteLine("Check it:     pgdr check --sandbox");
                 Console.Out.WriteLine("Status: pgdr sandbox status    Remove: pgdr sandbox down");
             }
 

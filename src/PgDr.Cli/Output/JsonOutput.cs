@@ -42,5 +42,6 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
 [JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]
 [JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Diagnostics.PgDrCheck>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

@@ -11,6 +11,7 @@ namespace PgDr.Cmdlets.Sandbox;
 /// root, the servers run as the postgres account, so the directory must be reachable by it. Ctrl+C, or any failure,
 /// stops what was started and removes the directory: nothing half-built stays behind.</para>
 /// <example><code>$sb = New-PgDrSandbox -StandbyCount 2 -Cascading; $sb.Nodes | Get-PgDrNode</code></example>
+/// <example><code>$sb = New-PgDrSandbox -Tls; $sb.Nodes | Test-PgDrConfiguration | Where-Object Area -eq Access</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "PgDrSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(PgSandbox))]
@@ -34,16 +35,20 @@ public sealed class NewPgDrSandboxCommand : PgDrCmdlet
     [Parameter]
     public string? BinDirectory { get; set; }
 
+    /// <summary>TLS everywhere: the sandbox's own CA (in its tls folder), hostssl only, and every node object, connection and stream verify-full against that CA.</summary>
+    [Parameter]
+    public SwitchParameter Tls { get; set; }
+
     protected override void EndProcessing()
     {
         var directory = Path is null ? SandboxService.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(Path);
-        var what = $"Create a primary and {StandbyCount} standby(s){(Cascading ? " plus a cascading standby" : string.Empty)}, listening on 127.0.0.1";
+        var what = $"Create a primary and {StandbyCount} standby(s){(Cascading ? " plus a cascading standby" : string.Empty)}, listening on 127.0.0.1{(Tls ? " with TLS only" : string.Empty)}";
         if (!ShouldProcess(directory, what))
         {
             return;
         }
 
-        var spec = new SandboxSpec { Directory = directory, Standbys = StandbyCount, Cascading = Cascading, BinDirectory = BinDirectory };
+        var spec = new SandboxSpec { Directory = directory, Standbys = StandbyCount, Cascading = Cascading, BinDirectory = BinDirectory, Tls = Tls };
         WriteObject(RunOrTerminate((progress, ct) => SandboxService.CreateAsync(spec, progress, ct)));
     }
 }

@@ -96,6 +96,50 @@ public static class ArchiveObjectReader
         };
     }
 
+    /// <summary>
+    /// What the object records about its plaintext (length and content checksum), taken from its final record without
+    /// decompressing anything. Every record is still read and authenticated (AES-GCM tags, or the SHA-256 of the stored
+    /// bytes when unencrypted), so a damaged or forged object fails with the same errors as
+    /// <see cref="ReadAsync(Stream, Stream, ArchiveReadOptions, CancellationToken)"/>. This is how a push recognises a
+    /// file that is already archived without encoding it again.
+    /// </summary>
+    public static async Task<ArchiveObjectSummary> ReadRecordedAsync(Stream archived, ArchiveReadOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(archived);
+        ArgumentNullException.ThrowIfNull(options);
+
+        var (header, headerBytes) = await ArchiveObjectHeader.ReadWithBytesAsync(archived, cancellationToken).ConfigureAwait(false);
+        using var cipher = await OpenCipherAsync(header, options, cancellationToken).ConfigureAwait(false);
+        using var objectHash = cipher is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        objectHash?.AppendData(headerBytes);
+
+        var records = new RecordReaderStream(archived, header, cipher, objectHash);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            while (await records.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false) > 0)
+            {
+            }
+
+            if (await archived.ReadAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) != 0)
+            {
+                throw PgDrArchiveException.Corrupt("The archive object has bytes after its final record.");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return new ArchiveObjectSummary
+        {
+            Header = header,
+            PlaintextLength = records.PlaintextLength,
+            PlaintextChecksum = ContentChecksum.Format(header.ContentChecksum, records.ContentChecksum),
+            StoredLength = header.Length + records.BytesRead,
+        };
+    }
+
     private static async Task<ObjectCipher?> OpenCipherAsync(ArchiveObjectHeader header, ArchiveReadOptions options, CancellationToken cancellationToken)
     {
         if (!header.IsEncrypted)

@@ -28,7 +28,8 @@ public sealed class PgSandbox
             DataDirectory = Path.Combine(directory, n.DataDirectory),
             UpstreamName = n.UpstreamName,
             SlotName = n.SlotName,
-            Instance = new PgInstance("127.0.0.1", n.Port, username: Superuser, password: superuserPassword),
+            Instance = new PgInstance("127.0.0.1", n.Port, username: Superuser, password: superuserPassword,
+                sslMode: state.Tls ? PgSslMode.VerifyFull : null, rootCertificate: state.Tls ? Path.Combine(directory, SandboxTls.DirectoryName, SandboxTls.CaCertificateFile) : null),
         }).ToList();
     }
 
@@ -47,6 +48,12 @@ public sealed class PgSandbox
     public string RepositoryPath => Path.Combine(Directory, SandboxState.RepositoryDirectoryName);
 
     public int PgMajorVersion => State.PgMajorVersion;
+
+    /// <summary>Whether the nodes serve TLS only (New-PgDrSandbox -Tls).</summary>
+    public bool Tls => State.Tls;
+
+    /// <summary>The sandbox CA's certificate that verifies every node (sslrootcert); null without -Tls.</summary>
+    public string? CaCertificate => State.Tls ? Path.Combine(Directory, SandboxTls.DirectoryName, SandboxTls.CaCertificateFile) : null;
 
     public IReadOnlyList<PgSandboxNode> Nodes { get; }
 

@@ -21,6 +21,13 @@ public sealed class SandboxSpec
 
     /// <summary>OS account the servers run as when the caller is root (default postgres).</summary>
     public string? ServiceAccount { get; init; }
+
+    /// <summary>
+    /// TLS everywhere: the sandbox's own CA signs a certificate every node serves, pg_hba.conf admits only TLS
+    /// (hostssl), and every connection the sandbox makes or hands out, replication included, is verify-full against
+    /// that CA.
+    /// </summary>
+    public bool Tls { get; init; }
 }
 
 /// <summary>One node of a sandbox as it was built.</summary>

@@ -60,6 +60,7 @@ public static class SandboxService
             PgMajorVersion = binaries.MajorVersion,
             ServiceAccount = runAs.Name,
             CreatedAt = DateTimeOffset.UtcNow,
+            Tls = spec.Tls,
         };
         var builder = new Builder(directory, state, binaries, runAs, progress);
         try
@@ -222,6 +223,21 @@ public static class SandboxService
         throw new PgDrException(ErrorIds.SandboxNotFound, PgDrErrorCategory.InvalidData, $"{path} holds no password for {PgSandbox.Superuser}.", directory);
     }
 
+    /// <summary>A file only its owner may read (a password file, a TLS key): created 0600, never readable by others even for a moment.</summary>
+    internal static void WritePrivateFile(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(content));
+        }
+    }
+
     /// <summary>The steps of one CreateAsync, with what they started remembered for the clean-up.</summary>
     private sealed class Builder(string directory, SandboxState state, PostgresBinaries binaries, OsUser runAs, IProgress<PgDrProgress>? progress)
     {
@@ -353,6 +369,11 @@ public static class SandboxService
                 ["max_connections"] = "50",
                 ["logging_collector"] = "off",
             });
+            if (state.Tls)
+            {
+                await EnableTlsAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
+            }
+
             await StartPrimaryOnFreePortAsync(name, dataDirectory, cancellationToken).ConfigureAwait(false);
 
             var instance = Sandbox.Node(name).Instance;
@@ -411,6 +432,29 @@ public static class SandboxService
                     // Most likely "could not bind": the port was taken between our probe and the start.
                 }
             }
+        }
+
+        /// <summary>
+        /// The sandbox CA and the server certificate every node serves (standbys copy these settings with the primary's
+        /// postgresql.conf), TLS 1.2 at least, the CA for client certificates, and pg_hba.conf's host rules turned into
+        /// hostssl rules, so a connection without TLS is refused rather than sent in plain text.
+        /// </summary>
+        private async Task EnableTlsAsync(string dataDirectory, CancellationToken cancellationToken)
+        {
+            var tls = Path.Combine(directory, SandboxTls.DirectoryName);
+            SandboxTls.CreateAuthority(tls);
+            await runAs.TakeOwnershipAsync(tls, cancellationToken).ConfigureAwait(false);
+            AppendSettings(dataDirectory, new Dictionary<string, string>
+            {
+                ["ssl"] = "on",
+                ["ssl_cert_file"] = PostgresAutoConf.Quote(Path.Combine(tls, SandboxTls.ServerCertificateFile)),
+                ["ssl_key_file"] = PostgresAutoConf.Quote(Path.Combine(tls, SandboxTls.ServerKeyFile)),
+                ["ssl_ca_file"] = PostgresAutoConf.Quote(Path.Combine(tls, SandboxTls.CaCertificateFile)),
+                ["ssl_min_protocol_version"] = "'TLSv1.2'",
+            });
+            var hba = Path.Combine(dataDirectory, "pg_hba.conf");
+            var lines = File.ReadAllLines(hba).Select(l => l.StartsWith("host ", StringComparison.Ordinal) ? "hostssl " + l[5..] : l);
+            File.WriteAllLines(hba, lines);
         }
 
         /// <summary>Picks a free loopback port and starts the primary; another process may take the port first, so a failed start is tried on a new one.</summary>
@@ -479,19 +523,5 @@ public static class SandboxService
 
         private static string NewPassword() =>
             Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
-
-        private static void WritePrivateFile(string path, string content)
-        {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(path, options))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(content));
-            }
-        }
     }
 }

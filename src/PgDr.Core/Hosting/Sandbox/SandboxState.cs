@@ -25,6 +25,9 @@ internal sealed class SandboxState
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>The nodes serve TLS with the sandbox CA's certificate and are reached with verify-full.</summary>
+    public bool Tls { get; set; }
+
     /// <summary>False until every node was built and is streaming.</summary>
     public bool Complete { get; set; }
 

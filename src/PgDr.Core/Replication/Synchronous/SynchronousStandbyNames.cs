@@ -54,6 +54,124 @@ public static partial class SynchronousStandbyNames
             ? name
             : "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
+    /// <summary>
+    /// Reads a synchronous_standby_names value as PostgreSQL does: FIRST n (...), ANY n (...), n (...) (FIRST), or a
+    /// plain list (FIRST 1). Names come back unquoted. Null for an empty value (asynchronous replication) or one that
+    /// PostgreSQL itself would refuse.
+    /// </summary>
+    public static (SynchronousMethod Method, int NumSync, IReadOnlyList<string> Names)? Parse(string? value)
+    {
+        var tokens = Tokenize(value ?? string.Empty);
+        if (tokens is null || tokens.Count == 0)
+        {
+            return null;
+        }
+
+        var method = SynchronousMethod.First;
+        var numSync = 1;
+        var i = 0;
+        if (tokens.Count > 2 && !tokens[0].Quoted && (tokens[0].Text.Equals("first", StringComparison.OrdinalIgnoreCase) || tokens[0].Text.Equals("any", StringComparison.OrdinalIgnoreCase))
+            && int.TryParse(tokens[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out numSync) && tokens[2].Text == "(")
+        {
+            method = tokens[0].Text.Equals("any", StringComparison.OrdinalIgnoreCase) ? SynchronousMethod.Any : SynchronousMethod.First;
+            i = 3;
+        }
+        else if (tokens.Count > 1 && !tokens[0].Quoted && int.TryParse(tokens[0].Text, NumberStyles.None, CultureInfo.InvariantCulture, out numSync) && tokens[1].Text == "(")
+        {
+            i = 2;
+        }
+        else
+        {
+            numSync = 1;
+        }
+
+        var parenthesised = i > 0;
+        var names = new List<string>();
+        for (var expectName = true; i < tokens.Count; i++, expectName = !expectName)
+        {
+            var token = tokens[i];
+            if (expectName)
+            {
+                if (!token.Quoted && token.Text is "," or "(" or ")")
+                {
+                    return null;
+                }
+
+                names.Add(token.Text);
+            }
+            else if (!token.Quoted && token.Text == ")" && parenthesised && i == tokens.Count - 1)
+            {
+                parenthesised = false;
+            }
+            else if (token.Quoted || token.Text != ",")
+            {
+                return null;
+            }
+        }
+
+        return names.Count == 0 || parenthesised || numSync < 1 ? null : (method, numSync, names);
+    }
+
+    private readonly record struct Token(string Text, bool Quoted);
+
+    private static List<Token>? Tokenize(string value)
+    {
+        var tokens = new List<Token>();
+        for (var i = 0; i < value.Length;)
+        {
+            var c = value[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+            }
+            else if (c is '(' or ')' or ',')
+            {
+                tokens.Add(new Token(c.ToString(), false));
+                i++;
+            }
+            else if (c == '"')
+            {
+                var sb = new System.Text.StringBuilder();
+                for (i++; ; i++)
+                {
+                    if (i >= value.Length)
+                    {
+                        return null;
+                    }
+
+                    if (value[i] == '"')
+                    {
+                        if (i + 1 < value.Length && value[i + 1] == '"')
+                        {
+                            sb.Append('"');
+                            i++;
+                            continue;
+                        }
+
+                        i++;
+                        break;
+                    }
+
+                    sb.Append(value[i]);
+                }
+
+                tokens.Add(new Token(sb.ToString(), true));
+            }
+            else
+            {
+                var start = i;
+                while (i < value.Length && !char.IsWhiteSpace(value[i]) && value[i] is not '(' and not ')' and not ',' and not '"')
+                {
+                    i++;
+                }
+
+                tokens.Add(new Token(value[start..i], false));
+            }
+        }
+
+        return tokens;
+    }
+
     internal static PgDrArgumentException Invalid(string why, object? target) =>
         new(ErrorIds.InvalidSynchronousReplication, $"Cannot set synchronous replication: {why}.", target);
 

@@ -1,7 +1,9 @@
+using PgDr.Archive.Repositories;
 using PgDr.Archive.Stanza;
 using PgDr.Archive.Transfer;
 using PgDr.Archive.Wal;
 using PgDr.Errors;
+using PgDr.Tests.Archive.Async;
 using PgDr.Tests.Fixtures;
 
 namespace PgDr.Tests.Archive.Transfer;
@@ -16,6 +18,13 @@ public sealed class WalPushFetchContractTests(WalCorpusFixture corpus, TmpfsFixt
         var repository = Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName;
         var key = encrypted ? await ArchiveTestSupport.NewKeyFileAsync(directory) : null;
         return (directory, repository, ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("local", repository)], compression, key));
+    }
+
+    // The same archive plus a second, empty filesystem repository "b".
+    private static (string Other, PgDr.Archive.Configuration.PgDrConfig Both) WithSecondRepository(string directory, string repository, PgDr.Archive.Configuration.PgDrConfig config)
+    {
+        var other = Directory.CreateDirectory(Path.Combine(directory, "repo-b")).FullName;
+        return (other, ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("local", repository), ArchiveTestSupport.FileSystemRepository("b", other)], "zstd", config.Encryption!.KeyFile));
     }
 
     private static string ObjectPath(string repository, string segment) =>
@@ -34,6 +43,60 @@ public sealed class WalPushFetchContractTests(WalCorpusFixture corpus, TmpfsFixt
         Assert.Equal(PushOutcome.AlreadyArchived, Assert.Single(second.Repositories).Outcome);
         Assert.Equal(stored, await File.ReadAllBytesAsync(ObjectPath(repository, segment)));
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(ObjectPath(repository, segment))!));
+    }
+
+    [Fact]
+    public async Task A_repeated_push_of_a_segment_every_repository_holds_uploads_nothing()
+    {
+        var (directory, repository, config) = await NewArchiveAsync();
+        var (_, both) = WithSecondRepository(directory, repository, config);
+        var segment = corpus.Segments[0];
+        var first = await WalPushService.PushAsync(both, segment, CancellationToken.None);
+        var puts = new PutCounter();
+
+        var again = await WalPushService.PushAsync(both, segment, CancellationToken.None, c => new InstrumentedRepository(ArchiveRepositoryFactory.Create(c), puts));
+
+        Assert.All(again.Repositories, r => Assert.Equal(PushOutcome.AlreadyArchived, r.Outcome));
+        Assert.Equal(0, puts.Total);
+        Assert.Equal(first.Checksum, again.Checksum);
+        Assert.Equal(first.Bytes, again.Bytes);
+    }
+
+    [Fact]
+    public async Task A_segment_one_repository_lacks_is_stored_there_and_confirmed_in_the_other()
+    {
+        var (directory, repository, config) = await NewArchiveAsync();
+        var (other, both) = WithSecondRepository(directory, repository, config);
+        var segment = corpus.Segments[0];
+        await WalPushService.PushAsync(config, segment, CancellationToken.None);
+        var stored = await File.ReadAllBytesAsync(ObjectPath(repository, segment));
+        var puts = new PutCounter();
+
+        var again = await WalPushService.PushAsync(both, segment, CancellationToken.None, c => new InstrumentedRepository(ArchiveRepositoryFactory.Create(c), puts));
+
+        Assert.Equal(PushOutcome.AlreadyArchived, again.Repositories.Single(r => r.Repository == "local").Outcome);
+        Assert.Equal(PushOutcome.Archived, again.Repositories.Single(r => r.Repository == "b").Outcome);
+        Assert.Equal(1, puts.Total);
+        Assert.Equal(stored, await File.ReadAllBytesAsync(ObjectPath(repository, segment)));
+        var fetched = Path.Combine(directory, "fetched");
+        await WalFetchService.FetchAsync(ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("b", other)], "zstd", config.Encryption!.KeyFile), Path.GetFileName(segment), fetched, CancellationToken.None);
+        Assert.Equal(ArchiveTestSupport.Sha256(segment), ArchiveTestSupport.Sha256(fetched));
+    }
+
+    [Fact]
+    public async Task A_repeated_push_over_a_damaged_stored_object_fails_with_ArchiveObjectCorrupt_and_changes_nothing()
+    {
+        var (_, repository, config) = await NewArchiveAsync();
+        var segment = corpus.Segments[0];
+        await WalPushService.PushAsync(config, segment, CancellationToken.None);
+        var objectPath = ObjectPath(repository, segment);
+        var damaged = Flip(await File.ReadAllBytesAsync(objectPath), (int)(new FileInfo(objectPath).Length / 2));
+        await File.WriteAllBytesAsync(objectPath, damaged);
+
+        var ex = await Assert.ThrowsAnyAsync<PgDrException>(() => WalPushService.PushAsync(config, segment, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.ArchiveObjectCorrupt, ex.ErrorId);
+        Assert.Equal(damaged, await File.ReadAllBytesAsync(objectPath));
     }
 
     [Fact]

@@ -1,0 +1,196 @@
+using Npgsql;
+using PgDr.Archive.Server;
+using PgDr.Connections;
+using PgDr.Errors;
+using PgDr.Hosting;
+using PgDr.Replication;
+
+namespace PgDr.Diagnostics;
+
+/// <summary>
+/// Judges what runs now, through the services that already measure it: the archiver (WalArchivingHealthService, with its
+/// diagnosis from the server log), slots (ReplicationSlotService's rules), streams and replay (ReplicationLagService),
+/// and, for a node on this host, the free space of the data directory and pg_wal.
+/// </summary>
+internal static class HealthChecks
+{
+    private const PgDrCheckArea Area = PgDrCheckArea.Health;
+
+    public static async Task<IReadOnlyList<PgDrCheck>> RunAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    {
+        var results = new List<PgDrCheck>();
+        results.AddRange(await ArchiverAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
+        results.AddRange(Slots(facts, w));
+        results.AddRange(await StreamingAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
+        if (local is not null)
+        {
+            results.AddRange(Disks(local, options, w));
+        }
+
+        return results;
+    }
+
+    private static async Task<IReadOnlyList<PgDrCheck>> ArchiverAsync(NodeFacts facts, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    {
+        // A node that does not archive (archive_mode off, or on while a standby) has nothing for the archiver checks:
+        // the ArchiveMode setting check speaks for it.
+        var mode = facts.Setting("archive_mode");
+        if (mode == "off" || (mode == "on" && !facts.IsPrimary))
+        {
+            return [];
+        }
+
+        // The backlog is judged here, with its own verdict; the service judges the rest (setup, access, last attempt).
+        var health = await WalArchivingHealthService.TestAsync(
+            facts.Instance, new WalArchivingTestOptions { MaxReadyFiles = int.MaxValue }, probe: null, cancellationToken).ConfigureAwait(false);
+        var counts = $"archived {health.ArchivedCount} (last {health.LastArchivedWal ?? "none"}), failed {health.FailedCount}";
+        var archiver = health.Healthy
+            ? w.Pass(Area, CheckIds.Archiver, counts + (health.AccessCheckedAs is { } user ? $"; pgdr runs as {user}" : string.Empty))
+            : w.Fail(Area, CheckIds.Archiver, $"{string.Join("; ", health.Reasons)} ({counts})",
+                health.Failure?.Fix ?? "Read the server log for archive_command's message; Test-PgWalArchiving -ForceSwitch shows whether a fix took.");
+        var backlog = health.ReadyCount > options.MaxReadyFiles
+            ? w.Warn(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segments wait for the archiver (more than {options.MaxReadyFiles}): archiving falls behind and pg_wal grows",
+                "Make archiving faster (async push with parallel workers: \"async\" in the configuration) or find why each push is slow.")
+            : w.Pass(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segment(s) wait for the archiver");
+        return [archiver, backlog];
+    }
+
+    private static IEnumerable<PgDrCheck> Slots(NodeFacts facts, CheckWriter w)
+    {
+        var limitMb = long.TryParse(facts.Setting("max_slot_wal_keep_size"), out var mb) && mb > 0 ? mb : (long?)null;
+        foreach (var slot in facts.Slots)
+        {
+            var health = ReplicationSlotService.Judge(slot, null);
+            var seen = $"{(slot.Active ? "active" : "inactive")}, retains {Bytes.Format(slot.RetainedBytes)}, wal_status {slot.WalStatus ?? "none"}";
+            if (!health.Healthy)
+            {
+                yield return w.Fail(Area, CheckIds.ReplicationSlot, $"{seen}: {string.Join("; ", health.Reasons)}",
+                    slot.WalStatus == "lost"
+                        ? "Rebuild the standby of this slot (New-PgStandby), then drop the slot."
+                        : "Bring its standby back, or drop the slot if the standby is gone for good (Remove-PgReplicationSlot), before WAL fills the disk.",
+                    slot.SlotName);
+            }
+            else if (limitMb is { } limit && slot.SafeWalSize is { } safe && safe < limit * 1024 * 1024 / 5)
+            {
+                yield return w.Warn(Area, CheckIds.ReplicationSlot, $"{seen}: only {Bytes.Format(safe)} before max_slot_wal_keep_size ({limit} MB) removes its WAL",
+                    "Find why its standby falls behind (network, replay), or raise max_slot_wal_keep_size if pg_wal's disk allows.", slot.SlotName);
+            }
+            else
+            {
+                yield return w.Pass(Area, CheckIds.ReplicationSlot, seen, slot.SlotName);
+            }
+        }
+    }
+
+    private static async Task<IReadOnlyList<PgDrCheck>> StreamingAsync(NodeFacts facts, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    {
+        var results = new List<PgDrCheck>();
+        var lags = await ReplicationLagService.GetLagAsync(facts.Instance, new LagThresholds(), cancellationToken).ConfigureAwait(false);
+        foreach (var lag in lags)
+        {
+            if (lag.Source == LagSource.Sender)
+            {
+                // A slot with nobody streaming through it is the slot check's finding; here the standbys that are connected.
+                if (lag.State == "disconnected")
+                {
+                    continue;
+                }
+
+                results.Add(lag.State == "streaming"
+                    ? w.Pass(Area, CheckIds.Streaming, $"streaming, {Bytes.Format(lag.ByteLag)} behind, {lag.SyncState}", lag.StandbyName)
+                    : w.Warn(Area, CheckIds.Streaming, $"connected but {lag.State}, {Bytes.Format(lag.ByteLag)} behind",
+                        "Wait for it to catch up; if it stays in catchup, its link or replay is slower than the primary's WAL rate.", lag.StandbyName));
+                continue;
+            }
+
+            // The standby's own view: is its receiver streaming, and is replay keeping up with what it received?
+            results.Add(lag.State == "streaming" && !lag.Reasons.Any(r => r.Contains("paused", StringComparison.Ordinal))
+                ? w.Pass(Area, CheckIds.Streaming, $"streaming from {facts.Node.Upstream}", "upstream")
+                : w.Fail(Area, CheckIds.Streaming, string.Join("; ", lag.Reasons),
+                    "Read the standby's log (the Log checks below name the cause): the upstream down or unreachable, a refused login, or a TLS failure.", "upstream"));
+            results.Add(lag.ByteLag > options.MaxReplayLagBytes
+                ? w.Warn(Area, CheckIds.ReplayLag,
+                    $"{Bytes.Format(lag.ByteLag)} received but not replayed (more than {Bytes.Format(options.MaxReplayLagBytes)}), last replayed transaction {lag.LastReplayedTransactionTime:u}",
+                    "Replay is slower than the stream: look at the standby's disk I/O (iostat: it must apply what the primary writes, single-threaded) and at queries holding replay back (max_standby_streaming_delay).")
+                : w.Pass(Area, CheckIds.ReplayLag, $"{Bytes.Format(lag.ByteLag)} received but not replayed"));
+        }
+
+        return results;
+    }
+
+    private static IEnumerable<PgDrCheck> Disks(LocalNode local, ConfigurationCheckOptions options, CheckWriter w)
+    {
+        var wal = Path.Combine(local.DataDirectory, "pg_wal");
+        foreach (var (label, path) in new[] { ("data directory", local.DataDirectory), ("pg_wal", ResolveLink(wal)) })
+        {
+            if (JudgeDisk(path, options.MinFreeDiskShare, w, label) is { } check)
+            {
+                yield return check;
+            }
+        }
+    }
+
+    /// <summary>The free space of the file system holding <paramref name="path"/>, judged; null when it cannot be measured.</summary>
+    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject)
+    {
+        if (FreeSpace(path) is not { } space)
+        {
+            return null;
+        }
+
+        var share = space.Total == 0 ? 0 : (double)space.Free / space.Total;
+        var evidence = $"{Bytes.Format(space.Free)} free of {Bytes.Format(space.Total)} ({share:P0}) on {space.Mount}";
+        const string Fix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
+        return share < minFreeShare / 3 ? w.Fail(Area, CheckIds.DiskSpace, evidence, Fix, subject)
+            : share < minFreeShare ? w.Warn(Area, CheckIds.DiskSpace, evidence, Fix, subject)
+            : w.Pass(Area, CheckIds.DiskSpace, evidence, subject);
+    }
+
+    /// <summary>Free and total bytes of the mount that holds <paramref name="path"/> (the longest mount point above it).</summary>
+    internal static (long Free, long Total, string Mount)? FreeSpace(string path)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            var drive = DriveInfo.GetDrives()
+                .Where(d => d.IsReady && IsUnder(full, d.RootDirectory.FullName))
+                .MaxBy(d => d.RootDirectory.FullName.Length);
+            return drive is null ? null : (drive.AvailableFreeSpace, drive.TotalSize, drive.RootDirectory.FullName);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsUnder(string path, string root) =>
+        root == "/" || path == root.TrimEnd('/') || path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
+
+    private static string ResolveLink(string path)
+    {
+        try
+        {
+            return Directory.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return path;
+        }
+    }
+
+    /// <summary>Reads a node's clock a few times through SQL and keeps the most precise reading.</summary>
+    public static async Task<ClockSample> SampleClockAsync(PgInstance instance, CancellationToken cancellationToken) =>
+        await PgConnector.RunAsync(instance, async conn =>
+        {
+            var samples = new List<ClockSample>();
+            using var cmd = new NpgsqlCommand("SELECT clock_timestamp()", conn);
+            for (var i = 0; i < 3; i++)
+            {
+                var sent = DateTimeOffset.UtcNow;
+                var server = (DateTime)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                samples.Add(new ClockSample(sent, new DateTimeOffset(server, TimeSpan.Zero), DateTimeOffset.UtcNow));
+            }
+
+            return ClockSkew.Best(samples);
+        }, cancellationToken).ConfigureAwait(false);
+}

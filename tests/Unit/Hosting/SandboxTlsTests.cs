@@ -1,0 +1,170 @@
+using System.Net;
+using Npgsql;
+using PgDr.Connections;
+using PgDr.Diagnostics;
+using PgDr.Errors;
+using PgDr.Hosting;
+using PgDr.Hosting.Sandbox;
+using PgDr.Tests.Archive;
+using PgDr.Tests.Fixtures;
+using PgDr.Topology;
+
+namespace PgDr.Tests.Hosting;
+
+/// <summary>A primary and a standby built with -Tls: the sandbox's own CA, hostssl only, verify-full everywhere.</summary>
+public sealed class TlsSandboxFixture : SandboxFixture
+{
+    protected override SandboxSpec Spec(string directory) => new() { Directory = directory, Standbys = 1, Tls = true };
+}
+
+/// <summary>
+/// TLS everywhere on a real sandbox: admin and replication connections verify-full against the sandbox CA, a connection
+/// without TLS or trusting another CA is refused, a client certificate the CA signed logs in without a password, and
+/// Test-PgDrConfiguration finds nothing to say about TLS.
+/// </summary>
+public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<TlsSandboxFixture>
+{
+    private readonly PgSandbox _sandbox = fixture.Sandbox;
+
+    [Fact]
+    public async Task Admin_connections_are_verify_full_against_the_sandbox_CA()
+    {
+        var primary = _sandbox.Primary.Instance;
+        Assert.Equal(PgSslMode.VerifyFull, primary.SslMode);
+        Assert.Equal(_sandbox.CaCertificate, primary.RootCertificate);
+
+        Assert.Equal(PgNodeRole.Primary, (await NodeInspector.GetNodeAsync(primary, CancellationToken.None)).Role);
+        Assert.Matches("^TLSv1\\.[23]$", await Sql.ScalarAsync<string>(primary, "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl"));
+
+        // Opened again from its directory, the sandbox hands out the same verify-full instances.
+        var reopened = await SandboxService.OpenAsync(_sandbox.Directory, CancellationToken.None);
+        Assert.Equal(PgSslMode.VerifyFull, reopened.Instance("region-b").SslMode);
+        Assert.Equal(PgNodeRole.Standby, (await NodeInspector.GetNodeAsync(reopened.Instance("region-b"), CancellationToken.None)).Role);
+    }
+
+    [Fact]
+    public async Task The_standby_streams_over_TLS_with_verify_full_in_its_primary_conninfo()
+    {
+        var conninfo = await Sql.ScalarAsync<string>(_sandbox.Instance("region-b"), "SHOW primary_conninfo");
+        Assert.Contains("sslmode='verify-full'", conninfo, StringComparison.Ordinal);
+        Assert.Contains($"sslrootcert='{_sandbox.CaCertificate}'", conninfo, StringComparison.Ordinal);
+
+        Assert.True(await Sql.ScalarAsync<bool>(_sandbox.Primary.Instance,
+            "SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE r.application_name = 'region-b'"));
+    }
+
+    [Fact]
+    public async Task A_connection_without_TLS_or_trusting_a_foreign_CA_is_refused()
+    {
+        var primary = _sandbox.Primary.Instance;
+
+        // hostssl only: a plain-text login is refused by pg_hba.conf before any password is asked.
+        var plain = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(primary.WithTls(PgSslMode.Disable, null), CancellationToken.None));
+        Assert.Equal(ErrorIds.AuthenticationFailed, plain.ErrorId);
+        Assert.Contains("no encryption", plain.Message, StringComparison.Ordinal);
+
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("foreign-ca");
+        var (foreign, _) = TestCertificates.WriteSelfSigned(directory, "foreign", IPAddress.Loopback);
+        var impostor = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(primary.WithTls(PgSslMode.VerifyFull, foreign), CancellationToken.None));
+        Assert.Equal(ErrorIds.TlsFailed, impostor.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_client_certificate_signed_by_the_sandbox_CA_logs_in_without_a_password_and_a_foreign_one_is_refused_and_found_by_the_log_scan()
+    {
+        var primary = _sandbox.Primary.Instance;
+        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("client-cert");
+        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
+        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        var (certificate, key) = SandboxTls.IssueClientCertificate(directory, "postgres");
+        var (foreignCertificate, foreignKey) = TestCertificates.WriteSelfSigned(directory, "postgres-foreign", IPAddress.Loopback);
+
+        var hba = Path.Combine(_sandbox.Node("region-a").DataDirectory, "pg_hba.conf");
+        var original = await File.ReadAllTextAsync(hba);
+        try
+        {
+            // First rule wins: the superuser from loopback must present a certificate the CA signed, for CN=postgres.
+            await File.WriteAllTextAsync(hba, "hostssl all postgres 127.0.0.1/32 cert\n" + original);
+            await ReloadAsync();
+
+            Assert.Equal("postgres", await LoginWithCertificateAsync(certificate, key));
+            // The server ends the handshake (unknown CA): the client sees the stream closed, the server log says why,
+            // and the log scan of Test-PgDrConfiguration names it.
+            var refused = await Assert.ThrowsAsync<NpgsqlException>(() => LoginWithCertificateAsync(foreignCertificate, foreignKey));
+            Assert.IsType<IOException>(refused.InnerException);
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(hba, original);
+            await ReloadAsync();
+        }
+
+        // Read once the sandbox's own login works again: the refused handshake stays in the log.
+        IReadOnlyList<PgDrCheck> checks = [];
+        await Wait.UntilAsync(async _ =>
+        {
+            checks = await ConfigurationCheckService.CheckAsync([primary], new ConfigurationCheckOptions(), null, CancellationToken.None);
+            return checks.Any(c => c.CheckId == CheckIds.LogTls);
+        }, TimeSpan.FromSeconds(15), "the refused handshake in the server log", CancellationToken.None);
+        var line = checks.Single(c => c.CheckId == CheckIds.LogTls);
+        Assert.Equal(PgDrCheckVerdict.Fail, line.Verdict);
+        Assert.Contains("certificate", line.Evidence, StringComparison.OrdinalIgnoreCase);
+
+        // pg_ctl reload, not pg_reload_conf(): while the cert rule is first, the sandbox's password login is refused.
+        async Task ReloadAsync()
+        {
+            var cluster = _sandbox.Cluster("region-a");
+            await ProcessRunner.RunCheckedAsync(cluster.Binaries.Tool("pg_ctl"), ["reload", "-D", cluster.DataDirectory], CancellationToken.None, cluster.RunAs);
+            await Wait.UntilAsync(async _ => await ReloadedAsync(), TimeSpan.FromSeconds(15), "pg_hba.conf to reload", CancellationToken.None);
+        }
+
+        // The server has taken the file as it is now when a login over the new first rule behaves as that rule says.
+        async Task<bool> ReloadedAsync()
+        {
+            var certFirst = (await File.ReadAllTextAsync(hba)).StartsWith("hostssl all postgres 127.0.0.1/32 cert", StringComparison.Ordinal);
+            try
+            {
+                await NodeInspector.GetNodeAsync(primary, CancellationToken.None);
+                return !certFirst;
+            }
+            catch (PgDrConnectionException)
+            {
+                return certFirst;
+            }
+        }
+
+        async Task<string> LoginWithCertificateAsync(string cert, string certKey)
+        {
+            // No password at all: the certificate is the credential.
+            var builder = new NpgsqlConnectionStringBuilder
+            {
+                Host = primary.Host,
+                Port = primary.Port,
+                Username = "postgres",
+                Database = "postgres",
+                SslMode = SslMode.VerifyFull,
+                RootCertificate = _sandbox.CaCertificate,
+                SslCertificate = cert,
+                SslKey = certKey,
+                Pooling = false,
+            };
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT current_user", connection);
+            return (string)(await command.ExecuteScalarAsync())!;
+        }
+    }
+
+    [Fact]
+    public async Task Test_PgDrConfiguration_passes_TLS_for_clients_and_for_the_stream()
+    {
+        var results = await ConfigurationCheckService.CheckAsync(
+            [_sandbox.Instance("region-a"), _sandbox.Instance("region-b")], new ConfigurationCheckOptions { ScanLog = false }, null, CancellationToken.None);
+
+        Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.Tls).Verdict);
+        Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "region-b").Verdict);
+        Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-b" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "upstream").Verdict);
+        Assert.Contains("TLSv1.", results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.Tls).Evidence, StringComparison.Ordinal);
+    }
+}

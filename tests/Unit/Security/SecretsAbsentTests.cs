@@ -1,0 +1,138 @@
+using System.Text;
+using PgDr.Connections;
+using PgDr.Diagnostics;
+using PgDr.Errors;
+using PgDr.Hosting.Sandbox;
+using PgDr.Tests.Cli;
+using PgDr.Tests.Fixtures;
+using PgDr.Topology;
+
+namespace PgDr.Tests.Security;
+
+/// <summary>A primary and a standby whose logs, configuration and repository are searched for a secret.</summary>
+public sealed class SecretsSandboxFixture : SandboxFixture
+{
+    protected override SandboxSpec Spec(string directory) => new() { Directory = directory, Standbys = 1 };
+}
+
+/// <summary>
+/// A recognisable password and archive key go through pgdr's subcommands (node, lag, slots, sync, repo create, archiving
+/// set and test with a forced switch archived by pgdr itself, wal list and verify, check) and through the engine's error
+/// paths; then every output stream, every process argument list seen while they ran, every file of the sandbox (server
+/// logs, postgresql.auto.conf, sandbox.json, data directories, WAL) and of the repository is searched: the secret is in
+/// none of them. The only place the key may be is its own file; the password is only ever in PGPASSWORD.
+/// </summary>
+public sealed class SecretsAbsentTests(SecretsSandboxFixture fixture) : IClassFixture<SecretsSandboxFixture>
+{
+    private const string Marker = "PgDrSecretMarker";
+
+    private readonly PgSandbox _sandbox = fixture.Sandbox;
+
+    [Fact]
+    public async Task A_password_and_an_archive_key_are_in_no_output_argument_list_log_configuration_or_repository_file()
+    {
+        var password = Marker + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var primary = _sandbox.Primary.Instance;
+        var standby = _sandbox.Instance("region-b");
+        await Sql.ExecuteAsync(primary, $"CREATE ROLE pgdr_secret_admin LOGIN SUPERUSER PASSWORD '{password}'");
+
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("secrets");
+        var keyFile = await ArchiveTestSupport.NewKeyFileAsync(directory);
+        var keyHex = (await File.ReadAllTextAsync(keyFile)).Trim();
+        var keyBytes = Convert.FromHexString(keyHex);
+        var config = await ArchiveTestSupport.WriteConfigAsync(directory,
+            ArchiveTestSupport.ConfigJson("secrets", [ArchiveTestSupport.FileSystemRepository("local", Path.Combine(directory, "repository"))], "zstd", keyFile));
+        var environment = new Dictionary<string, string?> { ["PGUSER"] = "pgdr_secret_admin", ["PGPASSWORD"] = password, ["PGPASSFILE"] = "/nonexistent" };
+        var wrongPassword = new Dictionary<string, string?>(environment) { ["PGPASSWORD"] = password + "Wrong" };
+
+        var runs = new List<(string Command, PgDrProcess.Result Result)>();
+        await using (var watcher = new CommandLineWatcher())
+        {
+            async Task RunAsync(IReadOnlyDictionary<string, string?> env, params string[] args) =>
+                runs.Add((string.Join(' ', args), await PgDrProcess.RunAsync(env, args)));
+
+            await RunAsync(environment, "node", primary.Name, standby.Name);
+            await RunAsync(environment, "lag", primary.Name);
+            await RunAsync(environment, "slot", "create", primary.Name, "secret_probe");
+            await RunAsync(environment, "slot", "list", primary.Name);
+            await RunAsync(environment, "slot", "test", primary.Name);
+            await RunAsync(environment, "slot", "drop", primary.Name, "secret_probe");
+            await RunAsync(environment, "sync", "set", primary.Name, "--standby", "region-b", "--what-if");
+            await RunAsync(environment, "repo", "create", primary.Name, "--config", config);
+            await RunAsync(environment, "archiving", "set", primary.Name, "--config", config, "--pgdr", PgDrForPostgres.ExecutablePath, "--restart");
+            await RunAsync(environment, "archiving", "test", primary.Name, "--force-switch", "--config", config);
+            await RunAsync(environment, "wal", "list", "--config", config);
+            await RunAsync(environment, "wal", "verify", "--config", config);
+            await RunAsync(environment, "check", primary.Name, standby.Name);
+            await RunAsync(environment, "check", primary.Name, "--json");
+            await RunAsync(wrongPassword, "node", primary.Name);
+            await RunAsync(wrongPassword, "check", primary.Name);
+
+            // The engine's own error paths, with the password handed in as a PSCredential would.
+            var wrong = primary.WithCredential("pgdr_secret_admin", password + "Wrong");
+            var refused = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(wrong, CancellationToken.None));
+            Assert.Equal(ErrorIds.AuthenticationFailed, refused.ErrorId);
+            AssertAbsent("the exception", refused.ToString());
+            var checks = await ConfigurationCheckService.CheckAsync([wrong, primary.WithCredential("pgdr_secret_admin", password)], new ConfigurationCheckOptions(), null, CancellationToken.None);
+            AssertAbsent("Test-PgDrConfiguration's results", string.Join('\n', checks.Select(c => $"{c} {c.Instance} {c.Subject}")));
+
+            Assert.Contains(watcher.Seen, line => line.Contains("wal push", StringComparison.Ordinal));
+            foreach (var line in watcher.Seen)
+            {
+                AssertAbsent("a process argument list", line);
+            }
+        }
+
+        // The operations did run: the archive was made, archiving works, the check ran.
+        foreach (var (command, result) in runs.Take(runs.Count - 2))
+        {
+            Assert.True(result.ExitCode is 0 or 1, $"pgdr {command} exited {result.ExitCode}: {result.StandardError}");
+        }
+
+        Assert.Equal(0, runs.Single(r => r.Command.StartsWith("archiving test", StringComparison.Ordinal)).Result.ExitCode);
+        Assert.Contains("[AuthenticationFailed]", runs[^2].Result.StandardError, StringComparison.Ordinal);
+        foreach (var (command, result) in runs)
+        {
+            AssertAbsent($"the output of pgdr {command}", result.StandardOutput + result.StandardError);
+        }
+
+        // Every file: server logs, postgresql.auto.conf, sandbox.json, data directories and WAL, the repository.
+        var files = Directory.EnumerateFiles(_sandbox.Directory, "*", SearchOption.AllDirectories)
+            .Concat(Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+            .Where(f => f != keyFile)
+            .ToList();
+        Assert.Contains(files, f => f.EndsWith("postgresql.auto.conf", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.Contains(Path.Combine(directory, "repository"), StringComparison.Ordinal));
+        byte[][] needles = [Encoding.UTF8.GetBytes(Marker), Encoding.UTF8.GetBytes(keyHex), Encoding.UTF8.GetBytes(keyHex.ToLowerInvariant()), Encoding.UTF8.GetBytes(Convert.ToBase64String(keyBytes)), keyBytes];
+        // The search itself finds what it looks for: in the key's own file, and in the password's bytes.
+        Assert.NotNull(Holder(await File.ReadAllBytesAsync(keyFile)));
+        Assert.NotNull(Holder(Encoding.UTF8.GetBytes(password)));
+        foreach (var file in files)
+        {
+            byte[] content;
+            try
+            {
+                content = await File.ReadAllBytesAsync(file);
+            }
+            catch (IOException)
+            {
+                continue; // a file removed while listing (a WAL segment recycled)
+            }
+
+            Assert.True(Holder(content) is null, $"{file} holds the secret ({Holder(content)})");
+        }
+
+        string? Holder(byte[] content)
+        {
+            var index = Array.FindIndex(needles, n => content.AsSpan().IndexOf(n) >= 0);
+            return index < 0 ? null : index == 0 ? "the password" : "the archive key";
+        }
+
+        void AssertAbsent(string where, string text)
+        {
+            Assert.False(text.Contains(Marker, StringComparison.Ordinal), $"{where} holds the password");
+            Assert.False(text.Contains(keyHex, StringComparison.OrdinalIgnoreCase), $"{where} holds the archive key");
+            Assert.False(text.Contains(Convert.ToBase64String(keyBytes), StringComparison.Ordinal), $"{where} holds the archive key (base64)");
+        }
+    }
+}
