@@ -24,13 +24,53 @@ function Invoke-Build {
     if ($LASTEXITCODE -ne 0) { throw "dotnet build failed ($LASTEXITCODE)." }
 }
 
+function Get-HostRuntimeIdentifier {
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$([System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant())"
+}
+
+function Test-NativeToolchain {
+    # What NativeAOT links with: the MSVC tools on Windows (found through vswhere), Xcode's on macOS, clang and zlib's
+    # headers on Linux.
+    if ($IsWindows) { return Test-Path (Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio/Installer/vswhere.exe') }
+    if ($IsMacOS) { return [bool](Get-Command xcrun -ErrorAction SilentlyContinue) }
+    [bool](Get-Command clang -ErrorAction SilentlyContinue) -and (Test-Path /usr/include/zlib.h)
+}
+
+function Invoke-PublishPgDr {
+    # artifacts/pgdr: *the* pgdr of this platform, NativeAOT (as ./build.sh package does); the framework-dependent build
+    # only where AOT cannot be built, and then it says so (here, and in the server log at every archive_command call).
+    # artifacts/pgdr-rids/<rid>: what the module packages carry as bin/<rid>/pgdr.
+    $rid = Get-HostRuntimeIdentifier
+    $name = $IsWindows ? 'pgdr.exe' : 'pgdr'
+    $pgdr = Join-Path $root 'artifacts/pgdr'
+    Remove-Item $pgdr -Recurse -Force -ErrorAction SilentlyContinue
+    $project = Join-Path $root 'src/PgDr.Cli/PgDr.Cli.csproj'
+    if (Test-NativeToolchain) {
+        $native = Join-Path $root 'artifacts/pgdr-native'
+        dotnet publish $project -c $Configuration -r $rid -p:PublishAot=true -o $native -nologo -v quiet
+        if ($LASTEXITCODE -ne 0) { throw "the NativeAOT publish failed ($LASTEXITCODE)." }
+        $rids = New-Item -ItemType Directory -Force (Join-Path $root "artifacts/pgdr-rids/$rid")
+        New-Item -ItemType Directory -Force $pgdr | Out-Null
+        Copy-Item (Join-Path $native $name) $pgdr
+        Copy-Item (Join-Path $native $name) $rids
+    }
+    else {
+        Write-Warning 'NativeAOT cannot be built here (Linux: clang and zlib1g-dev; Windows: the Visual Studio C++ build tools).'
+        Write-Warning 'artifacts/pgdr is the framework-dependent build: the slow one as archive_command (it warns in the server log).'
+        Remove-Item (Join-Path $root "artifacts/pgdr-rids/$rid") -Recurse -Force -ErrorAction SilentlyContinue
+        dotnet publish $project -c $Configuration -o $pgdr -nologo -v quiet
+        if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)." }
+    }
+}
+
 function Invoke-Package {
     Invoke-Build
-    # The module as shipped: artifacts/package/gallery/PgDr (Publish-PSResource) and artifacts/package/PgDr.zip (Azure Automation).
+    Invoke-PublishPgDr
+    # The module as shipped, carrying bin/<rid>/pgdr: artifacts/package/gallery/PgDr (Publish-PSResource),
+    # artifacts/package/PgDr.zip (Azure Automation), and on Linux with dpkg-deb the Debian package.
     dotnet msbuild (Join-Path $root 'build/Package.proj') -t:Package -nologo -v:minimal
     if ($LASTEXITCODE -ne 0) { throw "packaging failed ($LASTEXITCODE)." }
-    dotnet publish (Join-Path $root 'src/PgDr.Cli/PgDr.Cli.csproj') -c $Configuration -o (Join-Path $root 'artifacts/pgdr') -nologo -v quiet
-    if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)." }
     Write-Verbose "Module folder: $moduleFolder"
 }
 

@@ -2,10 +2,13 @@
 # PgDr's build tasks where PowerShell is absent (CI, minimal hosts); build.ps1 does the same for PowerShell users.
 #   ./build.sh build     compile everything (Release); the module folder lands in artifacts/module/PgDr
 #   ./build.sh test      the whole test suite against real PostgreSQL: xunit, then the Pester suites in a real pwsh (what CI runs)
-#   ./build.sh package   the module as shipped (artifacts/package: a folder for Publish-PSResource, PgDr.zip for Azure
-#                        Automation; build/Package.proj) and a framework-dependent pgdr in artifacts/pgdr
+#   ./build.sh package   pgdr for this platform in artifacts/pgdr (NativeAOT; the framework-dependent build only where AOT
+#                        cannot be built, and it says so), and the packages in artifacts/package (build/Package.proj): a
+#                        folder for Publish-PSResource and PgDr.zip for Azure Automation, both carrying bin/<rid>/pgdr, and
+#                        pgdr_<version>_amd64.deb (build/deb)
 #   ./build.sh native    pgdr compiled ahead of time (NativeAOT) in artifacts/pgdr-native: the one to use as
-#                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build)
+#                        archive_command/restore_command (about 6x less start-up cost per call than the JIT build);
+#                        ./build.sh native linux-arm64 cross-compiles (see README)
 #   ./build.sh demo      build pgdr, bring up a three-region sandbox, fail region-a over to region-b under a writer,
 #                        print the measured RTO and RPO and the new topology, and rejoin region-a as a standby
 # Dependencies the tests need (PostgreSQL server programs, the storage emulators from npm) are installed here when missing.
@@ -50,12 +53,10 @@ build() {
 run_tests() {
   ensure_postgres
   ensure_emulators
-  build
-  # tests/Pester/Package.Tests.ps1 imports the module from the packages.
-  package_module
-  # The NativeAOT pgdr is what PostgreSQL should run; tests/Unit/Archive/NativePgDrTests drive it (their fixture only
-  # checks it is up to date when this already published it).
-  native
+  # The packages (tests/Pester/Package.Tests.ps1 imports the module from them, tests/Unit/Packaging installs the .deb)
+  # and the NativeAOT pgdr PostgreSQL should run (tests/Unit/Archive/NativePgDrTests drive it; their fixture only checks
+  # it is up to date when this already published it).
+  package
   log "dotnet test"
   local out status
   out=$(mktemp)
@@ -79,20 +80,33 @@ run_tests() {
 }
 
 package_module() {
-  log "packaging the module (build/Package.proj)"
+  log "packaging (build/Package.proj): the module with bin/<rid>/pgdr, PgDr.zip, the Debian package"
   dotnet msbuild "$root/build/Package.proj" -t:Package -nologo -v:minimal >&2
 }
 
 package() {
   build
+  publish_pgdr
   package_module
-  log "publishing pgdr to artifacts/pgdr"
-  dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr" -nologo -v quiet
   log "module folder: artifacts/module/PgDr (Import-Module ./artifacts/module/PgDr/PgDr.psd1); packages in artifacts/package"
 }
 
+# The runtime identifier of this machine, as pgdr is published for it.
+host_rid() {
+  case "$(uname -m)" in
+    x86_64) echo linux-x64 ;;
+    aarch64 | arm64) echo linux-arm64 ;;
+    *) echo "linux-$(uname -m)" ;;
+  esac
+}
+
+# NativeAOT needs clang and zlib's headers (and, for another architecture, its cross toolchain: see README).
+native_toolchain_present() {
+  command -v clang >/dev/null 2>&1 && [ -e /usr/include/zlib.h ]
+}
+
 ensure_native_toolchain() {
-  if command -v clang >/dev/null 2>&1 && [ -e /usr/include/zlib.h ]; then return; fi
+  if native_toolchain_present; then return; fi
   if [ "$(id -u)" -ne 0 ]; then
     echo "NativeAOT needs clang and zlib1g-dev (apt-get install -y clang zlib1g-dev)." >&2
     exit 1
@@ -103,17 +117,51 @@ ensure_native_toolchain() {
   apt-get install -y -qq clang zlib1g-dev >/dev/null
 }
 
+# ./build.sh native [rid]: the NativeAOT pgdr in artifacts/pgdr-native (this machine's) or artifacts/pgdr-native-<rid>.
 native() {
+  local rid=${1:-$(host_rid)} out="$root/artifacts/pgdr-native"
+  [ "$rid" = "$(host_rid)" ] || out="$root/artifacts/pgdr-native-$rid"
   ensure_native_toolchain
-  log "publishing pgdr ahead of time (NativeAOT) to artifacts/pgdr-native"
-  dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r linux-x64 -p:PublishAot=true \
-    -o "$root/artifacts/pgdr-native" -nologo -v quiet
+  log "publishing pgdr ahead of time (NativeAOT, $rid) to ${out#"$root"/}"
+  dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -r "$rid" -p:PublishAot=true \
+    -o "$out" -nologo -v quiet
+}
+
+# artifacts/pgdr/pgdr: *the* pgdr of this platform, NativeAOT (published once into artifacts/pgdr-native, then copied:
+# an AOT publish takes minutes on a busy machine). Where AOT cannot be built (no clang or zlib headers, and no root to
+# install them), the framework-dependent build instead, which warns in the server log at every archive_command call.
+# artifacts/pgdr-rids/<rid>/pgdr is what the module packages carry as bin/<rid>/pgdr (pgdr.exe built on Windows by
+# build.ps1 can be dropped into artifacts/pgdr-rids/win-x64 before packaging).
+publish_pgdr() {
+  local rid other other_rid
+  rid=$(host_rid)
+  rm -rf "$root/artifacts/pgdr"
+  mkdir -p "$root/artifacts/pgdr"
+  if native_toolchain_present || [ "$(id -u)" -eq 0 ]; then
+    native "$rid"
+    cp "$root/artifacts/pgdr-native/pgdr" "$root/artifacts/pgdr/pgdr"
+    mkdir -p "$root/artifacts/pgdr-rids/$rid"
+    cp "$root/artifacts/pgdr-native/pgdr" "$root/artifacts/pgdr-rids/$rid/pgdr"
+    local other
+    for other in "$root"/artifacts/pgdr-native-*/pgdr; do
+      [ -x "$other" ] || continue
+      other_rid=${other%/pgdr}; other_rid=${other_rid##*/pgdr-native-}
+      mkdir -p "$root/artifacts/pgdr-rids/$other_rid"
+      cp "$other" "$root/artifacts/pgdr-rids/$other_rid/pgdr"
+    done
+    log "artifacts/pgdr/pgdr: NativeAOT ($rid)"
+  else
+    log "WARNING: NativeAOT cannot be built here (it needs clang and zlib1g-dev: apt-get install -y clang zlib1g-dev)."
+    log "WARNING: artifacts/pgdr/pgdr is the framework-dependent build: the slow one as archive_command (it warns in the server log)."
+    rm -rf "$root/artifacts/pgdr-rids/$rid"
+    dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr" -nologo -v quiet
+  fi
 }
 
 demo() {
   ensure_postgres
-  package
-  local pgdr="$root/artifacts/pgdr/pgdr"
+  local pgdr
+  pgdr=$(demo_pgdr)
   local dir="${PGDR_SANDBOX:-${TMPDIR:-/tmp}/pgdr-sandbox}"
   if [ -f "$dir/sandbox.json" ]; then
     log "removing the sandbox left in $dir by an earlier demo"
@@ -149,6 +197,22 @@ demo() {
   echo "Remove it with: $pgdr sandbox down --dir $dir"
 }
 
+# The pgdr the demo drives the sandbox with, quick on a fresh clone: the NativeAOT artifacts/pgdr/pgdr when a package
+# build made it, else the framework-dependent build alone in artifacts/pgdr-jit (a NativeAOT publish costs about 5 CPU
+# minutes, more than the whole demo may take). The demo sets no archive_command; archive_command and restore_command
+# get the NativeAOT pgdr (./build.sh package), and the framework-dependent one says so in the server log if run there.
+demo_pgdr() {
+  if [ -x "$root/artifacts/pgdr/pgdr" ] && [ ! -e "$root/artifacts/pgdr/pgdr.dll" ]; then
+    log "pgdr: artifacts/pgdr/pgdr (NativeAOT)"
+  else
+    log "pgdr: the framework-dependent build for the demo (artifacts/pgdr-jit); ./build.sh package builds the NativeAOT one archive_command should run"
+    dotnet publish "$root/src/PgDr.Cli/PgDr.Cli.csproj" -c "$configuration" -o "$root/artifacts/pgdr-jit" -nologo -v quiet >&2
+    echo "$root/artifacts/pgdr-jit/pgdr"
+    return
+  fi
+  echo "$root/artifacts/pgdr/pgdr"
+}
+
 # The port of a sandbox node, from its sandbox.json.
 node_port() {
   grep -A1 "\"name\": \"$2\"" "$1/sandbox.json" | sed -n 's/.*"port": \([0-9]*\).*/\1/p'
@@ -158,7 +222,7 @@ case "${1:-build}" in
   build) build ;;
   test) run_tests ;;
   package) package ;;
-  native) native ;;
+  native) native "${2:-}" ;;
   demo) demo ;;
   *) echo "usage: $0 [build|test|package|native|demo]" >&2; exit 2 ;;
 esac

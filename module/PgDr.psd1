@@ -35,6 +35,7 @@
         'Restore-PgCluster'
         'Test-PgBackup'
         'Remove-PgBackup'
+        'Install-PgDrExecutable'
         'New-PgWalRepository'
         'Invoke-PgFailover'
         'Invoke-PgSwitchover'

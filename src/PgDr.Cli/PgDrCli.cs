@@ -20,6 +20,7 @@ public static class PgDrCli
         root.Subcommands.Add(WalCommands.Build());
         root.Subcommands.Add(BackupCommands.Build());
         root.Subcommands.Add(BackupCommands.BuildRestore());
+        root.Subcommands.Add(InstallCommands.Build());
         root.Subcommands.Add(ConfigCommands.Build());
         root.Subcommands.Add(RepoCommands.Build());
         root.Subcommands.Add(CheckCommands.Build());

@@ -54,6 +54,13 @@ Describe 'New-PgWalRepository' {
 }
 
 Describe 'Set-PgWalArchiving' {
+    It 'without -PgDrPath stops with PgDrExecutableNotFound when no pgdr is installed and the module carries none' {
+        # The module folder of a build (unlike the packages, tests/Pester/Package.Tests.ps1) has no bin/<rid>/pgdr.
+        if (@('/usr/bin/pgdr', '/usr/local/bin/pgdr') | Where-Object { Test-Path $_ }) { Set-ItResult -Skipped -Because 'a pgdr is installed on this machine' }
+        { Set-PgWalArchiving $primary -ConfigPath $configPath -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PgDrExecutableNotFound,PgDr.Cmdlets.Archive.SetPgWalArchivingCommand'
+    }
+
     It 'changes nothing under -WhatIf' {
         Set-PgWalArchiving $primary -ConfigPath $configPath -PgDrPath $pgdr -WhatIf
         (Test-PgWalArchiving $primary).ArchiveMode | Should -Be 'off'

@@ -4,6 +4,7 @@ using PgDr.Archive.Configuration;
 using PgDr.Archive.Server;
 using PgDr.Archive.Transfer;
 using PgDr.Cli.Output;
+using PgDr.Hosting;
 
 namespace PgDr.Cli.Commands;
 
@@ -22,7 +23,7 @@ internal static class ArchivingCommands
     {
         var instance = CommonOptions.Instance();
         var config = new Option<string?>("--config") { Description = "The PgDr configuration file archive_command will name (not needed with --disable)." };
-        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr executable archive_command runs (default: pgdr on PATH)." };
+        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr executable archive_command runs (default: /usr/bin/pgdr, else /usr/local/bin/pgdr, else this pgdr, the first the postgres account can run)." };
         var timeout = new Option<int>("--archive-timeout") { Description = "archive_timeout in seconds (default 60).", DefaultValueFactory = _ => 60 };
         var disable = new Option<bool>("--disable") { Description = "Switch archiving off instead." };
         var onStandby = new Option<bool>("--archive-on-standby") { Description = "archive_mode = always: a standby archives the WAL it receives too (with on it archives nothing until promoted)." };
@@ -42,7 +43,7 @@ internal static class ArchivingCommands
                 ? WalArchivingRequest.Disabling()
                 : new WalArchivingRequest
                 {
-                    PgDrPath = PgDrExecutable.Locate(parse.GetValue(pgdr)),
+                    PgDrPath = await PgDrExecutable.LocateAsync(parse.GetValue(pgdr), OsUser.ForPostgres(), ct).ConfigureAwait(false),
                     ConfigPath = parse.GetValue(config) is { Length: > 0 } path ? Path.GetFullPath(path) : null,
                     ArchiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     ArchiveOnStandby = parse.GetValue(onStandby),

@@ -29,7 +29,7 @@ internal static class StandbyCommands
         var passwordFile = new Option<string?>("--password-file") { Description = "The password file primary_conninfo names: written when a password is given (default: <data dir>.pgpass), else it must hold the entry." };
         var port = new Option<int?>("--port") { Description = "The port the standby listens on (default: the upstream's setting)." };
         var config = new Option<string?>("--config") { Description = "A PgDr configuration: restore_command = pgdr wal fetch from its archive." };
-        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr restore_command runs (default: pgdr on PATH)." };
+        var pgdr = new Option<string?>("--pgdr") { Description = "The pgdr restore_command runs (default: /usr/bin/pgdr, else /usr/local/bin/pgdr, else this pgdr, the first the postgres account can run)." };
         var systemId = new Option<ulong?>("--system-identifier") { Description = "The system identifier the upstream must have." };
         var service = new Option<string>("--service") { Description = "What starts the standby: auto, pg_ctl, systemd:<unit>, windows:<service>.", DefaultValueFactory = _ => "auto" };
         var binDir = new Option<string?>("--bin-dir") { Description = "PostgreSQL's bin directory (found automatically otherwise)." };

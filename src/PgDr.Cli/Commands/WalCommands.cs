@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using PgDr.Archive.Async;
 using PgDr.Archive.Configuration;
+using PgDr.Archive.Server;
 using PgDr.Archive.Transfer;
 using PgDr.Cli.Output;
 using PgDr.Errors;
@@ -40,6 +41,12 @@ internal static class WalCommands
         command.Arguments.Add(path);
         Runner.SetAction(command, async (parse, progress, ct) =>
         {
+            if (PgDrBuild.Current == PgDrBuildKind.FrameworkDependent)
+            {
+                // archive_command's stderr goes to the server log: the one place an admin looks when archiving lags.
+                Console.Error.WriteLine(PgDrBuild.SlowBuildWarning);
+            }
+
             var config = PgDrConfig.Load(parse.GetValue(Config));
             if (config.Async is not null)
             {

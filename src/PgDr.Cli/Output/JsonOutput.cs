@@ -42,6 +42,7 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Backup.Restore.PgRestoreResult))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Verify.PgBackupTest>))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Backup.Retention.PgBackupExpiry>))]
+[JsonSerializable(typeof(PgDrInstallation))]
 [JsonSerializable(typeof(PgDr.Failover.PgFailoverResult))]
 [JsonSerializable(typeof(PgDr.Failover.Switchover.PgSwitchoverResult))]
 [JsonSerializable(typeof(PgDr.Failover.Rejoin.PgRejoinResult))]

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PgDr.Archive.Server;
 using PgDr.Cmdlets.Infrastructure;
+using PgDr.Hosting;
 
 namespace PgDr.Cmdlets.Archive;
 
@@ -11,7 +12,7 @@ namespace PgDr.Cmdlets.Archive;
 /// server's OS account, with the server's environment, and refuses a pgdr that account cannot execute or a
 /// configuration or key it cannot read (PgDrNotExecutable, ConfigAccessDenied, ArchiveKeyAccessDenied ...), before
 /// anything is changed. -Disable sets archive_mode = off (a restart) and leaves the other settings as they are.</para>
-/// <example><code>Set-PgWalArchiving db-a -ConfigPath /etc/pgdr/pgdr.json -PgDrPath /usr/local/bin/pgdr -Restart</code></example>
+/// <example><code>Set-PgWalArchiving db-a -ConfigPath /etc/pgdr/pgdr.json -Restart   # pgdr: /usr/bin/pgdr, /usr/local/bin/pgdr or the module's own</code></example>
 /// <example><code>Set-PgWalArchiving db-a -Disable -Restart</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "PgWalArchiving", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = EnableSet)]
@@ -27,7 +28,7 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
     [ValidateNotNullOrEmpty]
     public string ConfigPath { get; set; } = string.Empty;
 
-    /// <summary>The pgdr executable archive_command runs; by default the pgdr found on PATH.</summary>
+    /// <summary>The pgdr executable archive_command runs, which the PostgreSQL service account must be able to run. Default: /usr/bin/pgdr (the Debian package), else /usr/local/bin/pgdr (Install-PgDrExecutable), else the module's own bin/&lt;rid&gt;/pgdr when that account can run it; otherwise the cmdlet stops and says how to install one.</summary>
     [Parameter(ParameterSetName = EnableSet)]
     public string? PgDrPath { get; set; }
 
@@ -52,24 +53,24 @@ public sealed class SetPgWalArchivingCommand : PgDrInstanceCmdlet
 
     protected override void ProcessRecord()
     {
+        // Located once for every instance: a missing pgdr is a failed precondition, not a per-node failure.
         WalArchivingRequest request;
-        try
+        if (Disable)
         {
-            // Located once for every instance: a missing pgdr is a failed precondition, not a per-node failure.
-            request = Disable
-                ? WalArchivingRequest.Disabling()
-                : new WalArchivingRequest
-                {
-                    PgDrPath = PgDrExecutable.Locate(PgDrPath is null ? null : GetUnresolvedProviderPathFromPSPath(PgDrPath)),
-                    ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
-                    ArchiveTimeout = ArchiveTimeout,
-                    ArchiveOnStandby = ArchiveOnStandby,
-                };
+            request = WalArchivingRequest.Disabling();
         }
-        catch (PgDr.Errors.PgDrException ex)
+        else
         {
-            ThrowTerminatingError(ToErrorRecord(ex));
-            return;
+            var explicitPath = PgDrPath is null ? null : GetUnresolvedProviderPathFromPSPath(PgDrPath);
+            var pgdr = RunOrTerminate((_, ct) => PgDrExecutable.LocateAsync(explicitPath, OsUser.ForPostgres(), ct));
+            WriteVerbose($"archive_command runs {pgdr}");
+            request = new WalArchivingRequest
+            {
+                PgDrPath = pgdr,
+                ConfigPath = GetUnresolvedProviderPathFromPSPath(ConfigPath),
+                ArchiveTimeout = ArchiveTimeout,
+                ArchiveOnStandby = ArchiveOnStandby,
+            };
         }
 
         foreach (var instance in Instance)

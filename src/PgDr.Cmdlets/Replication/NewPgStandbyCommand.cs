@@ -77,7 +77,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
     [Parameter]
     public string? ConfigPath { get; set; }
 
-    /// <summary>The pgdr restore_command runs (default: pgdr on PATH); the PostgreSQL service account must be able to run it.</summary>
+    /// <summary>The pgdr restore_command runs; the PostgreSQL service account must be able to run it. Default: /usr/bin/pgdr (the Debian package), else /usr/local/bin/pgdr (Install-PgDrExecutable), else the module's own bin/&lt;rid&gt;/pgdr when that account can run it.</summary>
     [Parameter]
     public string? PgDrPath { get; set; }
 

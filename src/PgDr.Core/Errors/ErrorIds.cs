@@ -64,6 +64,8 @@ public static class ErrorIds
     // Archiving settings on the server
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";
     public const string PgDrExecutableNotFound = "PgDrExecutableNotFound";
+    public const string PgDrExecutableNotInstallable = "PgDrExecutableNotInstallable";
+    public const string PgDrInstallFailed = "PgDrInstallFailed";
 
     /// <summary>The OS account the server runs as cannot execute the pgdr that archive_command names.</summary>
     public const string PgDrNotExecutable = "PgDrNotExecutable";

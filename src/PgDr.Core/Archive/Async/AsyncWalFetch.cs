@@ -3,6 +3,7 @@ using PgDr.Archive.Repositories;
 using PgDr.Archive.Transfer;
 using PgDr.Archive.Wal;
 using PgDr.Errors;
+using PgDr.Hosting;
 
 namespace PgDr.Archive.Async;
 
@@ -117,7 +118,8 @@ public static class AsyncWalFetch
 
             if (errno == LinuxFileSystem.EXDEV)
             {
-                await CopyDurablyAsync(source, target, cancellationToken).ConfigureAwait(false);
+                // The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.
+                await DurableFile.CopyAsync(source, target, WalFetchService.TemporaryPathFor(target), mode: null, flushToDisk: !WalFetchService.PostgresMakesDurable(target), cancellationToken).ConfigureAwait(false);
                 File.Delete(source);
             }
             else if (errno != 0)
@@ -147,34 +149,4 @@ public static class AsyncWalFetch
     // recovery down, so no checksum is reported for a spool delivery.
     private static WalFetchResult Delivered(WalFileName name, string destination, long bytes) =>
         new() { WalFileName = name.Name, Repository = SpoolRepository, Destination = destination, Bytes = bytes };
-
-    /// <summary>The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.</summary>
-    private static async Task CopyDurablyAsync(string source, string target, CancellationToken cancellationToken)
-    {
-        var temp = WalFetchService.TemporaryPathFor(target);
-        try
-        {
-            var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using (input.ConfigureAwait(false))
-            {
-                var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                await using (output.ConfigureAwait(false))
-                {
-                    await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-                    await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    if (!WalFetchService.PostgresMakesDurable(target))
-                    {
-                        output.Flush(flushToDisk: true);
-                    }
-                }
-            }
-
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
 }

@@ -32,7 +32,8 @@ public sealed class PgWalArchivingChange
 
     /// <summary>
     /// What the settings will not do yet, said once (Set-PgWalArchiving writes it as a warning, pgdr on stderr): on a
-    /// standby, archive_mode = on archives nothing until the node is promoted. Null when there is nothing to say.
+    /// standby, archive_mode = on archives nothing until the node is promoted; a framework-dependent pgdr archives slowly.
+    /// Null when there is nothing to say.
     /// </summary>
     public string? Note { get; init; }
 

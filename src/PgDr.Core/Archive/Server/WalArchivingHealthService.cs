@@ -50,6 +50,12 @@ public sealed class PgWalArchivingHealth
     /// <summary>archive_command runs pgdr wal push.</summary>
     public bool UsesPgDr => ArchiveCommand.Contains("wal push", StringComparison.Ordinal);
 
+    /// <summary>
+    /// How the pgdr archive_command runs was built, read from the file when it is on this host (Unknown otherwise):
+    /// FrameworkDependent is the slow build, and a reason.
+    /// </summary>
+    public PgDrBuildKind PgDrBuild { get; init; }
+
     public long ArchivedCount { get; init; }
 
     public string? LastArchivedWal { get; init; }
@@ -197,6 +203,13 @@ public static class WalArchivingHealthService
             reasons.Add($"{status.ReadyCount} segments wait for the archiver (more than {options.MaxReadyFiles}): archiving is falling behind");
         }
 
+        // After the switch: the slow build archives, and the switch proves that; it is still a reason of its own.
+        var build = ArchiverBuild(status.ArchiveCommand);
+        if (build == PgDrBuildKind.FrameworkDependent)
+        {
+            reasons.Add(SlowBuildReason);
+        }
+
         return new PgWalArchivingHealth
         {
             Instance = instance,
@@ -210,6 +223,7 @@ public static class WalArchivingHealthService
             LastFailedWal = status.LastFailedWal,
             LastFailedTime = status.LastFailedTime,
             ReadyCount = status.ReadyCount,
+            PgDrBuild = build,
             SwitchedWal = switched,
             SwitchArchivedAfter = archivedAfter,
             Failure = failure,
@@ -217,6 +231,22 @@ public static class WalArchivingHealthService
             Reasons = reasons,
         };
     }
+
+    /// <summary>
+    /// Each archive_command call of the framework-dependent pgdr pays ~100 ms of JIT start-up: archiving runs at a
+    /// fraction of its speed (0.23x pgBackRest's, docs/performance.md) and falls behind under load long before anything
+    /// fails, so it is a reason even while every segment arrives.
+    /// </summary>
+    internal static readonly string SlowBuildReason =
+        $"{PgDrBuild.SlowBuildReason} (framework-dependent, ~100 ms of start-up per segment): point archive_command at the NativeAOT pgdr (the Debian package's /usr/bin/pgdr, or Install-PgDrExecutable)";
+
+    /// <summary>
+    /// The build of the pgdr that archive_command runs, when the command is PgDr's and names a file on this host (the
+    /// usual case: Test-PgWalArchiving beside the server). The file is read, never run: whoever can change the server's
+    /// settings chooses that path.
+    /// </summary>
+    private static PgDrBuildKind ArchiverBuild(string archiveCommand) =>
+        WalArchivingService.ParseArchiveCommand(archiveCommand) is { } command ? PgDrBuild.Inspect(command.PgDrPath) : PgDrBuildKind.Unknown;
 
     private enum SwitchOutcome
     {

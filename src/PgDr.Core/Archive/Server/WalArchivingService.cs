@@ -57,7 +57,8 @@ public static class WalArchivingService
             var inRecovery = (bool)(await recovery.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             return (Plan(current, request), inRecovery);
         }, cancellationToken).ConfigureAwait(false);
-        var note = StandbyNote(instance, changes, isStandby);
+        var notes = new[] { StandbyNote(instance, changes, isStandby), SlowBuildNote(request) }.OfType<string>().ToList();
+        var note = notes.Count == 0 ? null : string.Join(" ", notes);
 
         if (!apply || changes.All(c => !c.Changed))
         {
@@ -103,6 +104,12 @@ public static class WalArchivingService
     private static string? StandbyNote(PgInstance instance, IReadOnlyList<PgSettingChange> changes, bool isStandby) =>
         isStandby && changes.Single(c => c.Name == "archive_mode").NewValue == "on"
             ? $"{instance} is a standby: with archive_mode = on it archives nothing until it is promoted. To archive on the standby too, use archive_mode = always (-ArchiveOnStandby, pgdr --archive-on-standby)."
+            : null;
+
+    /// <summary>The framework-dependent pgdr archives, slowly; said when it is set, not only once Test-PgWalArchiving looks.</summary>
+    private static string? SlowBuildNote(WalArchivingRequest request) =>
+        !request.Disable && PgDrBuild.Inspect(request.PgDrPath) == PgDrBuildKind.FrameworkDependent
+            ? $"{request.PgDrPath}: {PgDrBuild.SlowBuildReason} (framework-dependent, ~100 ms of start-up per segment); archiving works but runs at a fraction of its speed: use the NativeAOT pgdr (the Debian package's /usr/bin/pgdr, or Install-PgDrExecutable)."
             : null;
 
     internal static IReadOnlyList<PgSettingChange> Plan(IReadOnlyDictionary<string, ServerSetting> current, WalArchivingRequest request)

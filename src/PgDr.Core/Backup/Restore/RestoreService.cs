@@ -125,7 +125,7 @@ public static class RestoreService
         }
 
         var account = OsUser.ForPostgres(request.OsUser);
-        var pgdr = PgDrExecutable.Locate(request.PgDrPath);
+        var pgdr = await PgDrExecutable.LocateAsync(request.PgDrPath, account, cancellationToken).ConfigureAwait(false);
         var configPath = Path.GetFullPath(request.ConfigPath ?? config.SourcePath);
         await RestoreCommandCheck.EnsureUsableAsync(account, pgdr, configPath, config, request.PasswordFile, cancellationToken).ConfigureAwait(false);
         var settings = RecoveryConfiguration.Settings(request, WalArchivingService.RestoreCommand(pgdr, configPath));

@@ -49,7 +49,7 @@ public sealed record StandbyRequest
     /// <summary>A PgDr configuration file: restore_command fetches WAL from its archive when streaming falls behind.</summary>
     public string? ConfigPath { get; init; }
 
-    /// <summary>The pgdr restore_command runs (default: pgdr on PATH); the service account must be able to run it.</summary>
+    /// <summary>The pgdr restore_command runs; the service account must be able to run it. Default: /usr/bin/pgdr (the Debian package), /usr/local/bin/pgdr (Install-PgDrExecutable), then the pgdr that came with the running code (PgDrExecutable.LocateAsync).</summary>
     public string? PgDrPath { get; init; }
 
     /// <summary>The system identifier the upstream must have: refuses a node of another cluster.</summary>

@@ -426,14 +426,10 @@ public static class StandbyService
             return null;
         }
 
-        var pgdr = PgDrExecutable.Locate(request.PgDrPath);
+        // The same pgdr Set-PgWalArchiving would pick, checked to be runnable by the service account.
+        var pgdr = await PgDrExecutable.LocateAsync(request.PgDrPath, runAs, cancellationToken).ConfigureAwait(false);
         var config = Path.GetFullPath(request.ConfigPath);
         PgDrConfig.Load(config);
-        if (!await runAs.HasAccessAsync(pgdr, ["-x"], cancellationToken).ConfigureAwait(false))
-        {
-            throw AccessDenied(runAs, pgdr, "run pgdr (restore_command)");
-        }
-
         if (!await runAs.HasAccessAsync(config, ["-r"], cancellationToken).ConfigureAwait(false))
         {
             throw AccessDenied(runAs, config, "read the PgDr configuration (restore_command)");

@@ -18,9 +18,12 @@ public sealed class HealthCheckPrimaryFixture : SandboxFixture
 /// <summary>
 /// Test-PgWalArchiving on a real primary archiving through pgdr: a forced switch on an idle primary, failures told at
 /// once with pgdr's error id and its fix, and the access check run as the postgres account before anything else.
-/// These tests run as root, as CI does, so that the postgres account is another one than the caller's.
+/// These tests run as root, as CI does, so that the postgres account is another one than the caller's. archive_command
+/// runs the NativeAOT pgdr, the one users install: the framework-dependent build archives too, but Test-PgWalArchiving
+/// rightly calls it unhealthy (slow), which tests/Unit/Packaging/PgDrBuildTests covers.
 /// </summary>
-public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) : IClassFixture<HealthCheckPrimaryFixture>
+public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture, NativePgDrFixture native)
+    : IClassFixture<HealthCheckPrimaryFixture>, IClassFixture<NativePgDrFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
 
@@ -31,7 +34,7 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
     {
         var primary = _sandbox.Primary.Instance;
         var (config, configPath) = await NewConfigAsync("idle", createRepository: true);
-        await ArchiveThroughAsync(PgDrForPostgres.ExecutablePath, configPath);
+        await ArchiveThroughAsync(native.ExecutablePath, configPath);
 
         var switched = new List<string>();
         for (var run = 0; run < 4; run++)
@@ -55,7 +58,7 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
         Assert.True(OsUser.CallerIsRoot, "this test runs as root, as CI does");
         var primary = _sandbox.Primary.Instance;
         var (config, configPath) = await NewConfigAsync("norepo", createRepository: false);
-        var applied = await ArchiveThroughAsync(PgDrForPostgres.ExecutablePath, configPath);
+        var applied = await ArchiveThroughAsync(native.ExecutablePath, configPath);
         Assert.Equal("postgres", applied.AccessCheckedAs);
 
         var health = await WalArchivingHealthService.TestAsync(primary, new WalArchivingTestOptions { ForceSwitch = true, Deadline = Deadline }, new RepositoryWalProbe(config), CancellationToken.None);
@@ -87,14 +90,14 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
         var before = await Sql.ScalarAsync<string>(primary, "SELECT reset_val FROM pg_settings WHERE name = 'archive_command'");
 
         var ex = await Assert.ThrowsAsync<PgDrException>(() => WalArchivingService.SetAsync(
-            primary, new WalArchivingRequest { PgDrPath = PgDrForPostgres.ExecutablePath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None));
+            primary, new WalArchivingRequest { PgDrPath = native.ExecutablePath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None));
 
         Assert.Equal(ErrorIds.ArchiveKeyAccessDenied, ex.ErrorId);
         Assert.Contains("'postgres'", ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, await Sql.ScalarAsync<string>(primary, "SELECT reset_val FROM pg_settings WHERE name = 'archive_command'"));
 
         // The same id from pgdr itself, as archive_command would log it.
-        var push = await ProcessRunner.RunAsync(PgDrForPostgres.ExecutablePath, ["config", "check", "--config", configPath], CancellationToken.None, OsUser.ForPostgres());
+        var push = await ProcessRunner.RunAsync(native.ExecutablePath, ["config", "check", "--config", configPath], CancellationToken.None, OsUser.ForPostgres());
         Assert.Equal(2, push.ExitCode);
         Assert.EndsWith($"[{ErrorIds.ArchiveKeyAccessDenied}]", push.StandardError.Trim(), StringComparison.Ordinal);
     }
@@ -111,7 +114,7 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
         Directory.CreateDirectory(privateDirectory);
         File.SetUnixFileMode(privateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var unreachable = Path.Combine(privateDirectory, "pgdr");
-        File.Copy(PgDrForPostgres.ExecutablePath, unreachable);
+        File.Copy(native.ExecutablePath, unreachable);
 
         var refused = await Assert.ThrowsAsync<PgDrException>(() => WalArchivingService.SetAsync(
             primary, new WalArchivingRequest { PgDrPath = unreachable, ConfigPath = configPath }, apply: false, restart: false, CancellationToken.None));
@@ -151,7 +154,7 @@ public sealed class WalArchivingHealthTests(HealthCheckPrimaryFixture fixture) :
     {
         var primary = _sandbox.Primary.Instance;
         var (_, configPath) = await NewConfigAsync("disable", createRepository: true);
-        await ArchiveThroughAsync(PgDrForPostgres.ExecutablePath, configPath);
+        await ArchiveThroughAsync(native.ExecutablePath, configPath);
         var command = await Sql.ScalarAsync<string>(primary, "SELECT reset_val FROM pg_settings WHERE name = 'archive_command'");
 
         var planned = await WalArchivingService.SetAsync(primary, WalArchivingRequest.Disabling(), apply: false, restart: false, CancellationToken.None);

@@ -3,9 +3,12 @@ using PgDr.Tests.Fixtures;
 
 namespace PgDr.Tests.Archive.Server;
 
-/// <summary>Planning archiving settings for a standby (what -WhatIf shows): only reads, so the shared topology serves.</summary>
+/// <summary>
+/// Planning archiving settings for a standby (what -WhatIf shows): only reads, so the shared topology serves. The
+/// NativeAOT pgdr, so the only note is the standby's (the framework-dependent build brings a note of its own).
+/// </summary>
 [Collection(SharedTopology.Name)]
-public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
+public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture, NativePgDrFixture native) : IClassFixture<NativePgDrFixture>
 {
     // Planning on a node of this host first proves the postgres account can run pgdr and read the configuration, so
     // both must be real even though nothing is applied.
@@ -16,9 +19,9 @@ public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
         return await ArchiveTestSupport.WriteConfigAsync(directory, json);
     });
 
-    private static async Task<WalArchivingRequest> Request(bool onStandby) => new()
+    private async Task<WalArchivingRequest> Request(bool onStandby) => new()
     {
-        PgDrPath = PgDrForPostgres.ExecutablePath,
+        PgDrPath = native.ExecutablePath,
         ConfigPath = await ConfigPath.Value,
         ArchiveOnStandby = onStandby,
     };

@@ -12,9 +12,10 @@ namespace PgDr.Tests.Archive.Transfer;
 /// <summary>
 /// The whole archiving path with PostgreSQL on both ends: a primary archives through pgdr wal push (archive_command),
 /// and a new instance, built from a base backup without WAL, replays the archive alone through pgdr wal fetch
-/// (restore_command) to a point in time between two markers, pgBackRest-style.
+/// (restore_command) to a point in time between two markers, pgBackRest-style. Both run the NativeAOT pgdr, the one users
+/// install (the framework-dependent build archives too, but Test-PgWalArchiving rightly calls it unhealthy: slow).
 /// </summary>
-public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture) : IClassFixture<LonePrimaryFixture>
+public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture, NativePgDrFixture native) : IClassFixture<LonePrimaryFixture>, IClassFixture<NativePgDrFixture>
 {
     private readonly PgSandbox _sandbox = fixture.Sandbox;
 
@@ -30,7 +31,7 @@ public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture) : IClas
             ArchiveTestSupport.ConfigJson("pitr", [ArchiveTestSupport.FileSystemRepository("local", repository)], "zstd", keyFile));
         var config = PgDr.Archive.Configuration.PgDrConfig.Load(configPath);
 
-        await WalArchivingService.SetAsync(primary, new WalArchivingRequest { PgDrPath = PgDrForPostgres.ExecutablePath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None);
+        await WalArchivingService.SetAsync(primary, new WalArchivingRequest { PgDrPath = native.ExecutablePath, ConfigPath = configPath }, apply: true, restart: true, CancellationToken.None);
         var healthy = await WalArchivingHealthService.TestAsync(primary, new WalArchivingTestOptions { ForceSwitch = true, Deadline = TimeSpan.FromSeconds(60) }, new RepositoryWalProbe(config), CancellationToken.None);
         Assert.True(healthy.Healthy, healthy.ToString());
         Assert.NotNull(healthy.SwitchArchivedAfter);
@@ -57,7 +58,7 @@ public sealed class PointInTimeRecoveryTests(LonePrimaryFixture fixture) : IClas
             $"port = {port}",
             "cluster_name = 'restored'",
             "archive_mode = off",
-            $"restore_command = '{WalArchivingService.RestoreCommand(PgDrForPostgres.ExecutablePath, configPath).Replace("'", "''", StringComparison.Ordinal)}'",
+            $"restore_command = '{WalArchivingService.RestoreCommand(native.ExecutablePath, configPath).Replace("'", "''", StringComparison.Ordinal)}'",
             $"recovery_target_time = '{target.ToUniversalTime():yyyy-MM-dd HH:mm:ss.ffffff}+00'",
             "recovery_target_action = 'promote'",
             string.Empty));
