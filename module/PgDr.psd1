@@ -34,6 +34,8 @@
         'Invoke-PgSwitchover'
         'Join-PgCluster'
         'Get-PgDrLease'
+        'Start-PgDrAgent'
+        'Get-PgDrEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -18,7 +18,7 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
-        foreach (var command in FailoverCommands.Build())
+        foreach (var command in FailoverCommands.Build().Concat(AgentCommands.Build()))
         {
             root.Subcommands.Add(command);
         }

@@ -95,6 +95,43 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Runs a long engine operation that produces objects as it goes (the agent's events): each is written to the
+    /// pipeline from the pipeline thread as soon as it comes; Ctrl+C cancels the operation, which then ends normally.
+    /// A failure terminates the command.
+    /// </summary>
+    protected void RunStreaming<TItem>(Func<Action<TItem>, CancellationToken, Task> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var items = new ConcurrentQueue<TItem>();
+        var task = operation(items.Enqueue, CancellationToken);
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
+        {
+            while (items.TryDequeue(out var item))
+            {
+                WriteObject(item);
+            }
+        }
+
+        while (items.TryDequeue(out var item))
+        {
+            WriteObject(item);
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (PgDrException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex));
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
     private T Run<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation)
     {
         var reports = new ConcurrentQueue<PgDrProgress>();
