@@ -45,8 +45,11 @@ public sealed record AgentPolicy
     /// <summary>Time limit of one call to the lease repository: a renewal that hangs must not hold up the next one.</summary>
     public TimeSpan LeaseCallTimeout => TimeSpan.FromTicks(Math.Min(Math.Max(RenewInterval.Ticks, TimeSpan.FromSeconds(2).Ticks), FenceAfter.Ticks / 2));
 
-    /// <summary>Time limit of one SQL heartbeat or local probe (a partitioned node does not refuse, it stays silent).</summary>
+    /// <summary>Time limit of one SQL heartbeat of another node (a partitioned node does not refuse, it stays silent).</summary>
     public TimeSpan ProbeTimeout => TimeSpan.FromTicks(Math.Max(HeartbeatInterval.Ticks, TimeSpan.FromSeconds(1).Ticks));
+
+    /// <summary>Time limit of the probe of the agent's own node: local, so only a hung server takes this long.</summary>
+    public TimeSpan LocalProbeTimeout => TimeSpan.FromTicks(Math.Max(HeartbeatInterval.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
 
     public bool MayTakeOver(string region) => Regions.Count == 0 || Regions.Contains(region, StringComparer.Ordinal);
 

@@ -161,7 +161,7 @@ public sealed class NodeAgent
     /// <summary>One round: probe the node, read the lease, then keep the lease (primary) or watch the primary (standby).</summary>
     private async Task TickAsync(CancellationToken cancellationToken)
     {
-        var (probe, probeFailure) = await NodeProbe.ProbeLocalAsync(_settings.Instance, Policy.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+        var (probe, probeFailure) = await NodeProbe.ProbeLocalAsync(_settings.Instance, Policy.LocalProbeTimeout, cancellationToken).ConfigureAwait(false);
         if (probe is not null)
         {
             _name ??= ClusterNodes.NameOf(probe.Node);
@@ -375,7 +375,7 @@ public sealed class NodeAgent
             }
 
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var (probe, _) = await NodeProbe.ProbeLocalAsync(_settings.Instance, TimeSpan.FromSeconds(1), bound.Token).ConfigureAwait(false);
+            var (probe, _) = await NodeProbe.ProbeLocalAsync(_settings.Instance, Policy.LocalProbeTimeout, bound.Token).ConfigureAwait(false);
             string method;
             if (probe?.Node.Role == PgNodeRole.Standby)
             {
