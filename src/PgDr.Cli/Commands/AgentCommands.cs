@@ -40,7 +40,14 @@ internal static class AgentCommands
                 return error == 0 ? Runner.Success : Runner.Failure;
             }
 
-            await AgentHost.RunAsync(config, e => WriteEvent(e, json), ct).ConfigureAwait(false);
+            // SIGTERM is how systemd (and docker stop) ask a service to stop: the agent then parks its lease or fences.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal =>
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            });
+            await AgentHost.RunAsync(config, e => WriteEvent(e, json), stop.Token).ConfigureAwait(false);
             return Runner.Success;
         });
         return command;
