@@ -49,7 +49,7 @@ JSON
     fi
     fetch_all() {
       local s
-      for s in "${segs[@]}"; do as_pg "$PGDR" wal fetch --config "$AS/pgdr-$tag.json" "$s" "$AS/restore/$s" || return 1; done
+      for s in "${segs[@]}"; do as_pg sh -c "'$PGDR' wal fetch --config '$AS/pgdr-$tag.json' $s '$AS/restore/RECOVERYXLOG' && mv '$AS/restore/RECOVERYXLOG' '$AS/restore/$s'" || return 1; done
     }
     clock_start
     if with_hwm "pgdr async fetch worker ($COMP, $v)" "wal fetch-worker" fetch_all; then

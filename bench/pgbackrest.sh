@@ -81,7 +81,9 @@ for TYPE in "${@:-zst lz4}"; do
   for mode in $([ "${SYNC:-1}" = 1 ] && echo n) y; do
     rm -rf "$PGBR/restore" "$PGBR/spool"; as_pg mkdir -p "$PGBR/restore" "$PGBR/spool"
     clock_start
-    get_all() { local s; for s in "${segs[@]}"; do pgbr --archive-async=$mode archive-get "$s" "$PGBR/restore/$s" >/dev/null; done; }
+    # Into RECOVERYXLOG, renamed by the harness, as PostgreSQL's restore_command %p and KeepFileRestoredFromArchive do
+    # (the same for pgdr-cli.sh and async.sh).
+    get_all() { local s; for s in "${segs[@]}"; do as_pg sh -c "pgbackrest --config='$CONF' --stanza=bench --archive-async=$mode archive-get $s '$PGBR/restore/RECOVERYXLOG' >/dev/null && mv '$PGBR/restore/RECOVERYXLOG' '$PGBR/restore/$s'"; done; }
     if [ "$mode" = y ]; then with_hwm "pgbackrest async archive-get processes ($COMP)" "archive-get:(async|local)" get_all; else get_all; fi
     dt=$(elapsed_ns)
     [ "$mode" = n ] && label="fetch sync" || label="fetch async (process-max=2)"

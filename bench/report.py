@@ -46,6 +46,14 @@ for comp in ("zstd:3", "lz4:1"):
         push = get(f"pgdr-{v}", "push sync", comp); fetch = get(f"pgdr-{v}", "fetch sync", comp)
         if push and pb_push_s:
             print(f"- {comp} pgdr-{v} push sync / pgBackRest push sync = {push / pb_push_s:.2f}x; fetch sync / fetch sync = {fetch / pb_get_s:.2f}x")
+    # The managed ports against the system libraries, and a KMS-wrapped data key against a key file, same build.
+    for what in ("push sync", "fetch sync"):
+        native, managed, kms = get("pgdr-aot", what, comp), get("pgdr-aot-managed", what, comp), get("pgdr-aot-kms", what, comp)
+        if native and managed:
+            print(f"- {comp} {what}: managed codecs {managed:.0f} MB/s = {managed / native:.2f}x the system library ({native:.0f})")
+        if native and kms:
+            print(f"- {comp} {what}: KMS-wrapped data key {kms:.0f} MB/s = {kms / native:.2f}x a key file ({native:.0f})"
+                  + (f", {kms / (pb_push_s if what == 'push sync' else pb_get_s):.2f}x pgBackRest" if (pb_push_s and pb_get_s) else ""))
     e2 = get("pgdr-engine", "push, 2 in parallel", comp); e4 = get("pgdr-engine", "push, 4 in parallel", comp)
     limit = max((x for x in (get("machine", m, comp) for m in limit_modes(comp)) if x), default=None)
     for v in ("aot", "jit"):

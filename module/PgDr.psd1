@@ -30,6 +30,7 @@
         'Test-PgWalArchiving'
         'Get-PgWalArchive'
         'Test-PgWalArchive'
+        'New-PgWalRepository'
         'Invoke-PgFailover'
         'Invoke-PgSwitchover'
         'Join-PgCluster'

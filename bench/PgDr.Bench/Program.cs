@@ -4,6 +4,7 @@
 //   pgdr-bench push   <repoDir> <keyFile|-> <compression> <parallel> <file>...
 //   pgdr-bench fetch  <repoDir> <keyFile|-> <parallel> <destDir> <name>...
 //   pgdr-bench stages <keyFile> <compression> <file>...        (single thread, from the page cache, no disk writes)
+//   pgdr-bench commit-latency [commits] [one-way ms]          (synchronous replication's cost per commit: CommitLatency.cs)
 //
 // Output: one line of "key=value" pairs per run on stdout (parsed by bench/wal-archive.sh).
 using System.Diagnostics;
@@ -27,6 +28,7 @@ internal static class Program
                 "push" => await PushAsync(args[1], args[2], args[3], int.Parse(args[4]), args[5..]),
                 "fetch" => await FetchAsync(args[1], args[2], int.Parse(args[3]), args[4], args[5..]),
                 "stages" => await StagesAsync(args[1], args[2], args[3..]),
+                "commit-latency" => await CommitLatency.RunAsync(args[1..]),
                 _ => Usage(),
             };
         }
@@ -39,7 +41,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: pgdr-bench push|fetch|stages ... (see Program.cs)");
+        Console.Error.WriteLine("usage: pgdr-bench push|fetch|stages|commit-latency ... (see Program.cs)");
         return 64;
     }
 

@@ -18,6 +18,8 @@ public static class PgDrCli
         root.Subcommands.Add(SandboxCommands.Build());
         root.Subcommands.Add(ArchivingCommands.Build());
         root.Subcommands.Add(WalCommands.Build());
+        root.Subcommands.Add(ConfigCommands.Build());
+        root.Subcommands.Add(RepoCommands.Build());
         foreach (var command in FailoverCommands.Build().Concat(AgentCommands.Build()))
         {
             root.Subcommands.Add(command);

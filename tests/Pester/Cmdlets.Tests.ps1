@@ -62,6 +62,24 @@ Describe 'The README tour, line by line' {
         Remove-PgReplicationSlot $primary -Name region_d -Confirm:$false
     }
 
+    It '$repl = Get-Credential pgdr_replicator' {
+        $script:repl = Get-PgDrSandboxCredential -Path $env:PGDR_SANDBOX -User pgdr_replicator
+        $repl.UserName | Should -Be 'pgdr_replicator'
+    }
+
+    It 'New-PgStandby db-a:5432 -DataDirectory /srv/pg/region-d -Name region-d -Port 5433 -CreateSlot -ReplicationCredential $repl -WhatIf' {
+        # A directory the postgres account may write (inside the sandbox, whose path has a space), a port that is free.
+        $directory = Join-Path $env:PGDR_SANDBOX 'region-d'
+        New-PgStandby $primary -DataDirectory $directory -Name region-d -Port (Get-PgDrFreePort) -CreateSlot -ReplicationCredential $repl -WhatIf
+        Test-Path $directory | Should -BeFalse
+        Get-PgReplicationSlot $primary -Name 'region_d*' | Should -BeNullOrEmpty
+    }
+
+    It 'Set-PgSynchronousReplication db-a:5432 -StandbyName region-b -SynchronousCommit remote_apply -WhatIf' {
+        Set-PgSynchronousReplication $primary -StandbyName region-b -SynchronousCommit remote_apply -WhatIf
+        (Get-PgReplicationLag $primary | Where-Object StandbyName -eq 'region-b').SyncState | Should -Be 'async'
+    }
+
     It 'Get-PgDrSandbox' {
         $status = Get-PgDrSandbox
         $status | Should -HaveCount 4

@@ -1,7 +1,7 @@
 #Requires -Version 7.4
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # Tab completion as PowerShell's console asks for it (TabExpansion2): sandbox nodes for -Instance, the slots of the node
-# for -Name, the repositories of the configuration for -Repository.
+# for -Name and -SlotName, the connected standbys for -StandbyName, the repositories of the configuration for -Repository.
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PgDrTestSupport.psm1') -Force
@@ -36,6 +36,11 @@ Describe 'Argument completers' {
         $matches.CompletionText | Should -Be @('region_b')
         $matches = Complete "Remove-PgReplicationSlot $primary -Name "
         $matches.CompletionText | Should -Contain 'region_b'
+    }
+
+    It 'completes -StandbyName with the standbys connected to -Instance, and New-PgStandby -SlotName with its slots' {
+        (Complete "Set-PgSynchronousReplication -Instance $primary -StandbyName reg").CompletionText | Should -Be @('region-b')
+        (Complete "New-PgStandby -Instance $primary -SlotName reg").CompletionText | Should -Be @('region_b')
     }
 
     It 'completes -Repository with the repositories of -ConfigPath' {

@@ -49,6 +49,30 @@ function Install-PgDrForPostgres {
     Join-Path $target 'pgdr'
 }
 
+function Stop-PgDrTestServer {
+    <#
+    Stops a server a test built outside the sandbox's own list (New-PgStandby), through the engine's pg_ctl control, so
+    that removing the sandbox leaves nothing running. A server that is not running is left as it is.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $DataDirectory,
+        [Parameter(Mandatory)] $Sandbox
+    )
+    if (Test-Path (Join-Path $DataDirectory 'PG_VERSION')) {
+        # The engine lives in the module's own load context, where a type literal does not reach: take it from an object.
+        $type = $Sandbox.GetType().Assembly.GetType('PgDr.Hosting.LocalCluster', $true)
+        $cluster = [Activator]::CreateInstance($type, $Sandbox.Binaries, $DataDirectory, $Sandbox.RunAs)
+        $cluster.ForceStopAsync([Threading.CancellationToken]::None).GetAwaiter().GetResult()
+    }
+}
+
+function Get-PgDrFreePort {
+    <# A loopback port nothing listens on now (taken and released at once). #>
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
 function Get-PgDrPwshPath {
     <# The pwsh the build made (tests/PwshHost), for suites that need a session of their own. #>
     Join-Path $script:Root ($IsWindows ? 'artifacts/pwsh/pwsh.exe' : 'artifacts/pwsh/pwsh')
@@ -120,10 +144,13 @@ function Stop-PgDrTestEmulator {
 }
 
 function Get-PgDrSandboxCredential {
-    <# The sandbox superuser's credential, read from the sandbox's pgpass file (what a runbook's $cred stands for). #>
-    param([Parameter(Mandatory)] [string] $Path)
-    $line = Get-Content (Join-Path $Path '.pgpass') | Where-Object { ($_ -split ':')[3] -eq 'postgres' } | Select-Object -First 1
-    [pscredential]::new('postgres', (ConvertTo-SecureString ($line -split ':', 5)[4] -AsPlainText -Force))
+    <#
+    A sandbox role's credential, read from the sandbox's pgpass file: the superuser by default (what a runbook's $cred
+    stands for), or -User pgdr_replicator, the role its standbys stream as.
+    #>
+    param([Parameter(Mandatory)] [string] $Path, [string] $User = 'postgres')
+    $line = Get-Content (Join-Path $Path '.pgpass') | Where-Object { ($_ -split ':')[3] -eq $User } | Select-Object -First 1
+    [pscredential]::new($User, (ConvertTo-SecureString ($line -split ':', 5)[4] -AsPlainText -Force))
 }
 
 function Get-PgDrTableView {
@@ -145,4 +172,4 @@ function Get-PgDrTableView {
 }
 
 Export-ModuleMember -Function Get-PgDrSandboxCredential, Get-PgDrTableView, Get-PgDrModulePath, Get-PgDrPwshPath, Test-RunningAsRoot, New-PgDrTestDirectory, Grant-PostgresAccess, Install-PgDrForPostgres,
-    Start-PgDrTestEmulator, Stop-PgDrTestEmulator
+    Start-PgDrTestEmulator, Stop-PgDrTestEmulator, Stop-PgDrTestServer, Get-PgDrFreePort

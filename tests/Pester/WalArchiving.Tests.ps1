@@ -14,24 +14,42 @@ BeforeAll {
     $sandbox = New-PgDrSandbox -Path (Join-Path $work 'sandbox') -StandbyCount 1 -Confirm:$false
     $primary = $sandbox.Primary.Instance
     $standby = $sandbox.Nodes[1].Instance
-    $repository = New-Item -ItemType Directory -Path (Join-Path $work 'wal repo')
+    # Made by New-PgWalRepository below, owned by the postgres account.
+    $repository = Join-Path $work 'wal repo'
     $keyFile = Join-Path $work 'archive.key'
     [IO.File]::WriteAllText($keyFile, [Convert]::ToHexString([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)))
     if (-not $IsWindows) { chmod 600 $keyFile }
     $configPath = Join-Path $work 'pgdr config.json'
     @{
         stanza       = 'pester'
-        repositories = @(@{ name = 'local'; type = 'filesystem'; path = $repository.FullName })
+        repositories = @(@{ name = 'local'; type = 'filesystem'; path = $repository })
         compression  = 'zstd'
         encryption   = @{ keyFile = $keyFile }
     } | ConvertTo-Json -Depth 5 | Set-Content $configPath
-    Grant-PostgresAccess $repository.FullName, $keyFile, $configPath
+    Grant-PostgresAccess $keyFile, $configPath
 }
 
 AfterAll {
     if ($work -and (Test-Path $work)) {
         Remove-PgDrSandbox -Path (Join-Path $work 'sandbox') -Confirm:$false -ErrorAction SilentlyContinue
         Remove-Item $work -Recurse -Force
+    }
+}
+
+Describe 'New-PgWalRepository' {
+    It 'lists its steps under -WhatIf and creates nothing' {
+        New-PgWalRepository $primary -ConfigPath $configPath -WhatIf
+        Test-Path $repository | Should -BeFalse
+    }
+
+    It 'creates the directory for the postgres account and writes the cluster''s identity' {
+        $created = New-PgWalRepository $primary -ConfigPath $configPath -Confirm:$false
+        $created.Repository | Should -Be 'local'
+        $created.StoreCreated | Should -BeTrue
+        $created.IdentityCreated | Should -BeTrue
+        $created.AccessChecked | Should -BeTrue
+        Test-Path (Join-Path $repository 'pester/identity.json') | Should -BeTrue
+        if (Test-RunningAsRoot) { (stat -c %U $repository) | Should -Be 'postgres' }
     }
 }
 
@@ -77,6 +95,26 @@ Describe 'Test-PgWalArchiving' {
 
     It 'answers -Quiet with one bool' {
         Test-PgWalArchiving $primary -Quiet | Should -BeTrue
+    }
+}
+
+Describe 'Test-PgWalArchiving failures' {
+    It 'names the error pgdr logged, with its fix, as soon as the archiver fails' {
+        $elsewhere = Join-Path $work 'elsewhere.json'
+        $broken = Get-Content $configPath -Raw | ConvertFrom-Json
+        $broken.repositories[0].path = Join-Path $work 'absent'
+        $broken | ConvertTo-Json -Depth 5 | Set-Content $elsewhere
+        Grant-PostgresAccess $elsewhere
+        Set-PgWalArchiving $primary -ConfigPath $elsewhere -PgDrPath $pgdr -Confirm:$false | Out-Null
+        try {
+            $health = Test-PgWalArchiving $primary -ForceSwitch -Deadline 00:02:00
+            $health.Healthy | Should -BeFalse
+            $health.Failure.ErrorId | Should -Be 'RepositoryNotFound'
+            $health.Failure.Fix | Should -Not -BeNullOrEmpty
+        }
+        finally {
+            Set-PgWalArchiving $primary -ConfigPath $configPath -PgDrPath $pgdr -Confirm:$false | Out-Null
+        }
     }
 }
 
@@ -135,5 +173,18 @@ Describe 'Test-PgWalArchive' {
 
     It 'refuses an empty SecureString with InvalidArchiveKey' {
         { Test-PgWalArchive -ConfigPath $configPath -EncryptionKey ([securestring]::new()) -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArchiveKey,*'
+    }
+}
+
+Describe 'Set-PgWalArchiving -Disable' {
+    It 'needs neither -ConfigPath nor -PgDrPath, and -WhatIf changes nothing' {
+        $null = Set-PgWalArchiving $primary -Disable -WhatIf
+        (Test-PgWalArchiving $primary).ArchiveMode | Should -Be 'on'
+    }
+
+    It 'switches archive_mode off, and only that' {
+        $change = Set-PgWalArchiving $primary -Disable -Restart -Confirm:$false
+        ($change.Settings | Where-Object Changed).Name | Should -Be 'archive_mode'
+        (Test-PgWalArchiving $primary).ArchiveMode | Should -Be 'off'
     }
 }

@@ -29,6 +29,8 @@ internal static class JsonOutput
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNodeStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PgSandboxNode>))]
 [JsonSerializable(typeof(PgWalArchivingChange))]
+[JsonSerializable(typeof(PgDr.Archive.Configuration.PgDrConfigCheckResult))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Archive.Stanza.PgWalRepository>))]
 [JsonSerializable(typeof(WalPushResult))]
 [JsonSerializable(typeof(WalFetchResult))]
 [JsonSerializable(typeof(PgDr.Archive.Async.AsyncWalPushResult))]

@@ -11,7 +11,11 @@ namespace PgDr.Cmdlets.Archive;
 /// <para type="description">Healthy needs archiving switched on through pgdr, no failure newer than the last success in pg_stat_archiver, and at
 /// most -MaxReadyFiles segments waiting. With -ForceSwitch it switches to a new segment and waits (up to -Deadline)
 /// until PostgreSQL reports it archived and, with -ConfigPath, every required repository holds it. Reasons says what is
-/// wrong; -Quiet answers with one bool.</para>
+/// wrong; -Quiet answers with one bool.
+/// On a node on this host it first runs the pgdr that archive_command names as the server's OS
+/// account (a pgdr that account cannot execute is never counted by pg_stat_archiver). A forced switch always closes a
+/// segment, even on an idle primary, and the wait ends as soon as the archiver fails or restarts; Failure then says why,
+/// with pgdr's error id from the server log where PgDr can read it, and the fix.</para>
 /// <example><code>Test-PgWalArchiving db-a -ForceSwitch -Deadline 00:01:00 | Format-List</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "PgWalArchiving")]
@@ -32,7 +36,7 @@ public sealed class TestPgWalArchivingCommand : PgDrInstanceCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxReadyFiles { get; set; } = 16;
 
-    /// <summary>With -ForceSwitch: the PgDr configuration whose required repositories must all receive the switched segment.</summary>
+    /// <summary>The PgDr configuration: with -ForceSwitch its required repositories must all receive the switched segment; the access check reads it (default: the one archive_command names).</summary>
     [Parameter]
     public string? ConfigPath { get; set; }
 
@@ -44,8 +48,8 @@ public sealed class TestPgWalArchivingCommand : PgDrInstanceCmdlet
 
     protected override void ProcessRecord()
     {
-        var options = new WalArchivingTestOptions { ForceSwitch = ForceSwitch, Deadline = Deadline, MaxReadyFiles = MaxReadyFiles };
         var configPath = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
+        var options = new WalArchivingTestOptions { ForceSwitch = ForceSwitch, Deadline = Deadline, MaxReadyFiles = MaxReadyFiles, ConfigPath = configPath };
         foreach (var instance in Instance)
         {
             var target = Resolve(instance);

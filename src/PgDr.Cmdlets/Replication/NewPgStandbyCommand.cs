@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Connections;
 using PgDr.Hosting.Services;
@@ -25,11 +26,14 @@ namespace PgDr.Cmdlets.Replication;
 [PgDrCliCommand("standby create")]
 public sealed class NewPgStandbyCommand : PgDrCmdlet
 {
-    /// <summary>The node to copy and stream from: the primary, or a standby for a cascade (host:port, a URI, a connection string, or a node object).</summary>
+    /// <summary>
+    /// The upstream to copy and stream from: the primary, or a standby for a cascade (host:port, a URI, a connection string,
+    /// or a node object such as Get-PgDrNode's or another New-PgStandby's, by its Instance).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Instance")]
     [ValidateNotNull]
-    public PgInstance? Upstream { get; set; }
+    [ArgumentCompleter(typeof(SandboxNodeCompleter))]
+    public PgInstance? Instance { get; set; }
 
     /// <summary>The standby's data directory: new or empty unless -Force.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -43,6 +47,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
 
     /// <summary>The replication slot on the upstream; default: made from -Name (region-b: region_b).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(SlotNameCompleter))]
     public string? SlotName { get; set; }
 
     /// <summary>Create the slot on the upstream; without it the slot must exist and be unused.</summary>
@@ -116,7 +121,7 @@ public sealed class NewPgStandbyCommand : PgDrCmdlet
         {
             request = new StandbyRequest
             {
-                Upstream = ApplyConnectionOptions(Upstream!, Credential, SslMode, RootCertificate),
+                Upstream = ApplyConnectionOptions(Instance!, Credential, SslMode, RootCertificate),
                 DataDirectory = GetUnresolvedProviderPathFromPSPath(DataDirectory),
                 Name = Name,
                 SlotName = SlotName,

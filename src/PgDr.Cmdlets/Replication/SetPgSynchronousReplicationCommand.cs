@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PgDr.Cmdlets.Completion;
 using PgDr.Cmdlets.Infrastructure;
 using PgDr.Replication.Synchronous;
 
@@ -26,6 +27,7 @@ public sealed class SetPgSynchronousReplicationCommand : PgDrInstanceCmdlet
     /// <summary>The standbys (application_name) whose confirmation commits wait for; * stands for any standby.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = EnableSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(StandbyNameCompleter))]
     public string[] StandbyName { get; set; } = [];
 
     /// <summary>First: the first NumSync connected standbys in the list's order (priority). Any: any NumSync of them (quorum).</summary>

@@ -65,6 +65,9 @@ public static class ErrorIds
     public const string InvalidArchivingRequest = "InvalidArchivingRequest";
     public const string PgDrExecutableNotFound = "PgDrExecutableNotFound";
 
+    /// <summary>The OS account the server runs as cannot execute the pgdr that archive_command names.</summary>
+    public const string PgDrNotExecutable = "PgDrNotExecutable";
+
     // Archive
     public const string InvalidWalFileName = "InvalidWalFileName";
     public const string InvalidWalSegmentSize = "InvalidWalSegmentSize";
@@ -72,6 +75,9 @@ public static class ErrorIds
     public const string InvalidCompressionSpec = "InvalidCompressionSpec";
     public const string CompressionLibraryMissing = "CompressionLibraryMissing";
     public const string ArchiveKeyNotFound = "ArchiveKeyNotFound";
+
+    /// <summary>The key file exists but this OS account may not read it (or a directory above it).</summary>
+    public const string ArchiveKeyAccessDenied = "ArchiveKeyAccessDenied";
     public const string InvalidArchiveKey = "InvalidArchiveKey";
     public const string KeyFileInsecure = "KeyFileInsecure";
     public const string ArchiveKeyRequired = "ArchiveKeyRequired";
@@ -81,8 +87,19 @@ public static class ErrorIds
     public const string ArchiveFormatUnsupported = "ArchiveFormatUnsupported";
     public const string InvalidArchiveObjectOptions = "InvalidArchiveObjectOptions";
 
+    // Envelope encryption (a key service wraps each object's data key)
+
+    /// <summary>The key service refused to use the key: disabled, scheduled for deletion, not found, or not granted to this identity.</summary>
+    public const string KmsKeyUnusable = "KmsKeyUnusable";
+
+    /// <summary>The key service could not be reached or failed.</summary>
+    public const string KmsUnavailable = "KmsUnavailable";
+
     // Configuration, push and fetch
     public const string ConfigNotFound = "ConfigNotFound";
+
+    /// <summary>The configuration file exists but this OS account may not read it (or a directory above it).</summary>
+    public const string ConfigAccessDenied = "ConfigAccessDenied";
     public const string InvalidConfig = "InvalidConfig";
     public const string StanzaMismatch = "StanzaMismatch";
     public const string WalAlreadyArchivedDifferently = "WalAlreadyArchivedDifferently";

@@ -80,12 +80,6 @@ public sealed class LocalCluster : IPostgresService
         }
     }
 
-    public async Task RestartAsync(CancellationToken cancellationToken)
-    {
-        await StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>Stops the server however it can: fast, then immediate, then by killing the postmaster.</summary>
     public async Task ForceStopAsync(CancellationToken cancellationToken)
     {

@@ -9,16 +9,27 @@ namespace PgDr.Hosting;
 /// </summary>
 public sealed class OsUser
 {
-    private OsUser(string name, bool switchNeeded)
+    private OsUser(string name, bool switchNeeded, string? homeDirectory = null, bool canRunAs = true)
     {
         Name = name;
         SwitchNeeded = switchNeeded;
+        HomeDirectory = homeDirectory;
+        CanRunAs = canRunAs;
     }
 
     public string Name { get; }
 
+    /// <summary>
+    /// The account's home directory when programs switch to it; they get it as HOME, because libpq looks there for
+    /// ~/.pgpass and ~/.postgresql/ (client certificates), and root's home is closed to other accounts.
+    /// </summary>
+    public string? HomeDirectory { get; }
+
     /// <summary>True when programs must be started under another account than the caller's.</summary>
     public bool SwitchNeeded { get; }
+
+    /// <summary>False when this is another account than the caller's and the caller is not root: nothing can run as it.</summary>
+    public bool CanRunAs { get; }
 
     public static bool CallerIsRoot => !OperatingSystem.IsWindows() && geteuid() == 0;
 
@@ -34,7 +45,8 @@ public sealed class OsUser
         }
 
         var name = string.IsNullOrEmpty(serviceAccount) ? "postgres" : serviceAccount;
-        if (getpwnam(name) == IntPtr.Zero)
+        var entry = getpwnam(name);
+        if (entry == IntPtr.Zero)
         {
             throw new PgDrException(
                 ErrorIds.OsUserNotFound,
@@ -43,7 +55,41 @@ public sealed class OsUser
                 name);
         }
 
-        return new OsUser(name, switchNeeded: true);
+        var home = Marshal.PtrToStringAnsi(Marshal.PtrToStructure<Passwd>(entry).Directory);
+        return new OsUser(name, switchNeeded: true, string.IsNullOrEmpty(home) ? null : home);
+    }
+
+    /// <summary>
+    /// The account with user id <paramref name="uid"/> (e.g. the one a running server uses): the caller itself, an
+    /// account root can switch to, or one the caller cannot act as (<see cref="CanRunAs"/> false). Null when the id
+    /// has no account name.
+    /// </summary>
+    public static OsUser? ForUid(uint uid)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var entry = getpwuid(uid);
+        if (entry == IntPtr.Zero)
+        {
+            return null;
+        }
+
+        var passwd = Marshal.PtrToStructure<Passwd>(entry);
+        var name = Marshal.PtrToStringAnsi(passwd.Name);
+        if (string.IsNullOrEmpty(name))
+        {
+            return null;
+        }
+
+        var home = Marshal.PtrToStringAnsi(passwd.Directory);
+        home = string.IsNullOrEmpty(home) ? null : home;
+        var callerUid = geteuid();
+        return callerUid == uid ? new OsUser(name, switchNeeded: false)
+            : callerUid == 0 ? new OsUser(name, switchNeeded: true, home)
+            : new OsUser(name, switchNeeded: true, home, canRunAs: false);
     }
 
     /// <summary>Hands a directory tree to this account (when running as root); otherwise nothing to do.</summary>
@@ -95,4 +141,19 @@ public sealed class OsUser
 
     [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern IntPtr getpwnam(string name);
+
+    [DllImport("libc")]
+    private static extern IntPtr getpwuid(uint uid);
+
+    /// <summary>struct passwd of glibc (pwd.h), as far as the home directory.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Passwd
+    {
+        public IntPtr Name;
+        public IntPtr Password;
+        public uint UserId;
+        public uint GroupId;
+        public IntPtr Gecos;
+        public IntPtr Directory;
+    }
 }

@@ -20,7 +20,8 @@ public static class ProcessRunner
         OsUser? runAs = null,
         IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null,
-        Action<string>? standardErrorLine = null)
+        Action<string>? standardErrorLine = null,
+        bool replaceEnvironment = false)
     {
         var start = new ProcessStartInfo
         {
@@ -50,8 +51,19 @@ public static class ProcessRunner
             start.ArgumentList.Add(a);
         }
 
+        if (runAs is { SwitchNeeded: true, HomeDirectory: { } home })
+        {
+            start.Environment["HOME"] = home;
+        }
+
         if (environment is not null)
         {
+            if (replaceEnvironment)
+            {
+                // Exactly another process's environment (the postmaster's, for what archive_command will see).
+                start.Environment.Clear();
+            }
+
             foreach (var (key, value) in environment)
             {
                 start.Environment[key] = value;

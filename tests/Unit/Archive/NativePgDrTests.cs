@@ -11,8 +11,8 @@ namespace PgDr.Tests.Archive;
 /// the real work through every repository type (trimming can remove code only reflection reaches; Azure.Core warns of
 /// exactly that), including starting its own async worker.
 /// </summary>
-public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture corpus, S3rverFixture s3, AzuriteFixture azurite)
-    : IClassFixture<NativePgDrFixture>, IClassFixture<WalCorpusFixture>, IClassFixture<S3rverFixture>, IClassFixture<AzuriteFixture>
+public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture corpus, S3rverFixture s3, AzuriteFixture azurite, MotoKmsFixture moto)
+    : IClassFixture<NativePgDrFixture>, IClassFixture<WalCorpusFixture>, IClassFixture<S3rverFixture>, IClassFixture<AzuriteFixture>, IClassFixture<MotoKmsFixture>
 {
     private const ushort FixedAddressExecutable = 2; // ELF e_type ET_EXEC; a position-independent one is ET_DYN (3)
 
@@ -62,6 +62,54 @@ public sealed class NativePgDrTests(NativePgDrFixture native, WalCorpusFixture c
         Assert.Equal(ArchiveTestSupport.Sha256(segment), ArchiveTestSupport.Sha256(destination));
         Assert.Equal(1, missing.ExitCode);
         Assert.Equal(string.Empty, missing.StandardOutput + missing.StandardError);
+    }
+
+    [Fact]
+    public async Task The_native_pgdr_pushes_and_fetches_through_a_KMS_wrapped_data_key_and_refuses_a_wrong_key_id()
+    {
+        var (_, alias) = await moto.NewKeyAsync();
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("nativekms");
+        var repository = ArchiveTestSupport.FileSystemRepository("local", Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName);
+        string Config(string keyId) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["stanza"] = "main", ["repositories"] = new[] { repository }, ["compression"] = "zstd", ["encryption"] = new Dictionary<string, object> { ["kms"] = moto.KmsConfig(keyId) },
+        });
+        var config = await ArchiveTestSupport.WriteConfigAsync(directory, Config(alias));
+        var wrongDirectory = Directory.CreateDirectory(Path.Combine(directory, "wrong")).FullName;
+        var wrong = await ArchiveTestSupport.WriteConfigAsync(wrongDirectory, Config("alias/pgdr-no-such-key"));
+        var segment = corpus.Segments[2];
+        var destination = Path.Combine(directory, "RECOVERYXLOG");
+
+        var pushed = await native.RunAsync("wal", "push", "--config", config, segment);
+        var fetched = await native.RunAsync("wal", "fetch", "--config", config, Path.GetFileName(segment), destination);
+        var refused = await native.RunAsync("wal", "push", "--config", wrong, corpus.Segments[1]);
+
+        Assert.True(pushed.ExitCode == 0, pushed.StandardError);
+        Assert.True(fetched.ExitCode == 0, fetched.StandardError);
+        Assert.Equal(ArchiveTestSupport.Sha256(segment), ArchiveTestSupport.Sha256(destination));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.EndsWith($"[{PgDr.Errors.ErrorIds.KmsKeyUnusable}]", refused.StandardError.Trim(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("lz4")]
+    public async Task The_native_pgdr_pushes_with_the_managed_codec_and_fetches_with_the_system_library(string compression)
+    {
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("managed");
+        var repository = ArchiveTestSupport.FileSystemRepository("local", Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName);
+        var managedDirectory = Directory.CreateDirectory(Path.Combine(directory, "managed")).FullName;
+        var managed = await ArchiveTestSupport.WriteConfigAsync(managedDirectory, ArchiveTestSupport.ConfigJson("main", [repository], compression, codecs: "managed"));
+        var nativeConfig = await ArchiveTestSupport.WriteConfigAsync(directory, ArchiveTestSupport.ConfigJson("main", [repository], compression, codecs: "native"));
+        var segment = corpus.Segments[1];
+        var destination = Path.Combine(directory, "RECOVERYXLOG");
+
+        var pushed = await native.RunAsync("wal", "push", "--config", managed, segment);
+        var fetched = await native.RunAsync("wal", "fetch", "--config", nativeConfig, Path.GetFileName(segment), destination);
+
+        Assert.True(pushed.ExitCode == 0, pushed.StandardError);
+        Assert.True(fetched.ExitCode == 0, fetched.StandardError);
+        Assert.Equal(ArchiveTestSupport.Sha256(segment), ArchiveTestSupport.Sha256(destination));
     }
 
     [Fact]

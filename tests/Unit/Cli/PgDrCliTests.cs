@@ -148,4 +148,20 @@ public sealed class PgDrCliTests(SharedTopologyFixture fixture)
         Assert.Equal(2, result.ExitCode);
         Assert.EndsWith("[DataDirectoryNotEmpty]", Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Sync_set_what_if_shows_old_and_new_and_a_standby_that_is_not_connected_exits_2()
+    {
+        var primary = _sandbox.Instance("region-a").Name;
+
+        var whatIf = await PgDrProcess.RunAsync(Credentials, "sync", "set", primary, "--standby", "region-b", "--commit", "remote_apply", "--what-if");
+        var typo = await PgDrProcess.RunAsync(Credentials, "sync", "set", primary, "--standby", "region-bb");
+
+        Assert.True(whatIf.ExitCode == 0, whatIf.StandardError);
+        Assert.Contains("FIRST 1 (\"region-b\")", whatIf.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("What if: nothing was changed.", whatIf.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(2, typo.ExitCode);
+        Assert.EndsWith("[SynchronousStandbyNotConnected]", typo.StandardError.Trim(), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, await Sql.ScalarAsync<string>(_sandbox.Instance("region-a"), "SHOW synchronous_standby_names"));
+    }
 }

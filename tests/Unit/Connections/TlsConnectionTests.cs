@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
@@ -24,8 +22,8 @@ public sealed class TlsConnectionTests(LonePrimaryFixture fixture) : IClassFixtu
         Assert.Equal(ErrorIds.TlsFailed, refused.ErrorId);
 
         var directory = await ArchiveTestSupport.NewDirectoryAsync("tls");
-        var (serverCert, serverKey) = WriteSelfSigned(directory, "server", IPAddress.Loopback);
-        var (foreignCert, _) = WriteSelfSigned(directory, "foreign", IPAddress.Loopback);
+        var (serverCert, serverKey) = TestCertificates.WriteSelfSigned(directory, "server", IPAddress.Loopback);
+        var (foreignCert, _) = TestCertificates.WriteSelfSigned(directory, "foreign", IPAddress.Loopback);
         await OsUser.ForPostgres().TakeOwnershipAsync(directory, CancellationToken.None);
         await Sql.ExecuteAsync(plain, $"ALTER SYSTEM SET ssl_cert_file = '{serverCert}'");
         await Sql.ExecuteAsync(plain, $"ALTER SYSTEM SET ssl_key_file = '{serverKey}'");
@@ -43,22 +41,5 @@ public sealed class TlsConnectionTests(LonePrimaryFixture fixture) : IClassFixtu
 
         var parsed = PgInstance.Parse($"postgresql://127.0.0.1:{plain.Port}/postgres?sslmode=verify-full&sslrootcert={serverCert}").WithCredential("postgres", sandbox.SuperuserPassword);
         Assert.Equal(PgNodeRole.Primary, (await NodeInspector.GetNodeAsync(parsed, CancellationToken.None)).Role);
-    }
-
-    private static (string Certificate, string Key) WriteSelfSigned(string directory, string name, IPAddress address)
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(address);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var certificatePath = Path.Combine(directory, name + ".crt");
-        var keyPath = Path.Combine(directory, name + ".key");
-        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return (certificatePath, keyPath);
     }
 }

@@ -55,9 +55,14 @@ public static class ArchiveTestSupport
     }
 
     /// <summary>The configuration as JSON text (what a user writes in /etc/pgdr/pgdr.json).</summary>
-    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null)
+    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null, string? codecs = null)
     {
         var config = new Dictionary<string, object> { ["stanza"] = stanza, ["repositories"] = repositories.ToList(), ["compression"] = compression };
+        if (codecs is not null)
+        {
+            config["codecs"] = codecs;
+        }
+
         if (checksum is not null)
         {
             config["checksum"] = checksum;

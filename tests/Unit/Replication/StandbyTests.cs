@@ -93,6 +93,38 @@ public sealed class StandbyTests(SharedTopologyFixture fixture)
     }
 
     [Fact]
+    public async Task With_verify_full_the_copy_and_the_stream_use_TLS_checked_against_the_root_certificate()
+    {
+        var directory = NewDataDirectory("tls");
+        var certificates = await ArchiveTestSupport.NewDirectoryAsync("standby-tls");
+        var (certificate, key) = TestCertificates.WriteSelfSigned(certificates, "server", System.Net.IPAddress.Loopback);
+        await OsUser.ForPostgres().TakeOwnershipAsync(certificates, CancellationToken.None);
+        await Sql.ExecuteAsync(Primary, $"ALTER SYSTEM SET ssl_cert_file = '{certificate}'");
+        await Sql.ExecuteAsync(Primary, $"ALTER SYSTEM SET ssl_key_file = '{key}'");
+        await Sql.ExecuteAsync(Primary, "ALTER SYSTEM SET ssl = on");
+        await Sql.ExecuteAsync(Primary, "SELECT pg_reload_conf()");
+        try
+        {
+            await Wait.UntilAsync(async _ => await Sql.ScalarAsync<string>(Primary, "SHOW ssl") == "on", TimeSpan.FromSeconds(15), "ssl to turn on", CancellationToken.None);
+
+            var standby = await StandbyService.CreateAsync(
+                Request(directory, "tls-one", createSlot: true, upstream: Primary.WithTls(PgSslMode.VerifyFull, certificate)), null, CancellationToken.None);
+
+            var conninfo = await Sql.ScalarAsync<string>(standby.Instance, "SHOW primary_conninfo");
+            Assert.Contains("sslmode='verify-full'", conninfo, StringComparison.Ordinal);
+            Assert.Contains($"sslrootcert='{certificate}'", conninfo, StringComparison.Ordinal);
+            Assert.True(await Sql.ScalarAsync<bool>(Primary, "SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE r.application_name = 'tls-one'"));
+        }
+        finally
+        {
+            await RemoveAsync(directory, "tls_one");
+            await Sql.ExecuteAsync(Primary, "ALTER SYSTEM RESET ssl");
+            await Sql.ExecuteAsync(Primary, "SELECT pg_reload_conf()");
+            await Wait.UntilAsync(async _ => await Sql.ScalarAsync<string>(Primary, "SHOW ssl") == "off", TimeSpan.FromSeconds(15), "ssl to turn off", CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Cascaded_standby_streams_from_a_standby_and_fetches_from_the_archive_with_pgdr()
     {
         var directory = NewDataDirectory("cascade");

@@ -125,7 +125,11 @@ public static class AsyncWalFetch
                 throw new IOException($"Cannot move {source} to {target}: {LinuxFileSystem.Describe(errno)}");
             }
 
-            LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
+            if (!WalFetchService.PostgresMakesDurable(target))
+            {
+                LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
+            }
+
             return Delivered(name, destination, bytes);
         }
         catch (FileNotFoundException)
@@ -158,7 +162,10 @@ public static class AsyncWalFetch
                 {
                     await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
                     await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    output.Flush(flushToDisk: true);
+                    if (!WalFetchService.PostgresMakesDurable(target))
+                    {
+                        output.Flush(flushToDisk: true);
+                    }
                 }
             }
 

@@ -370,3 +370,75 @@ internal sealed class NonOwningStream(Stream inner, bool leaveOpen) : Stream
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// A decompressor whose codec reports damaged or truncated input with its own exception types: those become
+/// <see cref="InvalidDataException"/>, which is what every decompressor here throws and callers catch.
+/// </summary>
+internal sealed class DecoderErrorStream(Stream inner, string codec, Func<Exception, bool> isDamage) : Stream
+{
+    public override bool CanRead => inner.CanRead;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        try
+        {
+            return inner.Read(buffer);
+        }
+        catch (Exception ex) when (ex is not InvalidDataException && isDamage(ex))
+        {
+            throw new InvalidDataException($"{codec} decompression failed: {ex.Message}", ex);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not InvalidDataException && isDamage(ex))
+        {
+            throw new InvalidDataException($"{codec} decompression failed: {ex.Message}", ex);
+        }
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -16,17 +16,31 @@ public abstract class CompressionCodec
 
     public abstract CompressionAlgorithm Algorithm { get; }
 
+    /// <summary>Which implementation this is, for messages and benchmarks (native libzstd, ZstdSharp, .NET's own ...).</summary>
+    public virtual string Implementation => "built into .NET";
+
     /// <summary>
-    /// The codec for <paramref name="algorithm"/>. For zstd and lz4 this loads the system library and throws
-    /// <c>CompressionLibraryMissing</c> (naming the package to install) when it is absent.
+    /// The codec for <paramref name="algorithm"/>. For zstd and lz4, <paramref name="implementation"/> chooses between the
+    /// system library and the managed port (<see cref="CodecImplementation"/>); Native throws
+    /// <c>CompressionLibraryMissing</c> (naming the package to install) when the library is absent, Auto then takes the port.
     /// </summary>
-    public static CompressionCodec For(CompressionAlgorithm algorithm) => algorithm switch
+    public static CompressionCodec For(CompressionAlgorithm algorithm, CodecImplementation implementation = CodecImplementation.Auto) => algorithm switch
     {
         CompressionAlgorithm.None => NoCompression.Instance,
         CompressionAlgorithm.Gzip => GzipCodec.Instance,
         CompressionAlgorithm.Brotli => BrotliCodec.Instance,
-        CompressionAlgorithm.Zstd => ZstdCodec.Create(),
-        CompressionAlgorithm.Lz4 => Lz4Codec.Create(),
+        CompressionAlgorithm.Zstd => implementation switch
+        {
+            CodecImplementation.Managed => ManagedZstdCodec.Instance,
+            CodecImplementation.Native => ZstdCodec.Create(),
+            _ => ZstdLibrary.IsAvailable ? ZstdCodec.Create() : ManagedZstdCodec.Instance,
+        },
+        CompressionAlgorithm.Lz4 => implementation switch
+        {
+            CodecImplementation.Managed => ManagedLz4Codec.Instance,
+            CodecImplementation.Native => Lz4Codec.Create(),
+            _ => Lz4Library.IsAvailable ? Lz4Codec.Create() : ManagedLz4Codec.Instance,
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown compression algorithm."),
     };
 
@@ -94,80 +108,9 @@ public abstract class CompressionCodec
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) =>
             new BrotliStream(destination, level switch { <= 3 => CompressionLevel.Fastest, <= 9 => CompressionLevel.Optimal, _ => CompressionLevel.SmallestSize }, leaveOpen);
 
+        // BrotliStream reports damaged input as InvalidOperationException ("Decoder ran into invalid data").
         public override Stream CreateDecompressor(Stream source, bool leaveOpen) =>
-            new BrotliDecompressionStream(new BrotliStream(source, CompressionMode.Decompress, leaveOpen));
-    }
-
-    /// <summary>
-    /// BrotliStream reports damaged input as InvalidOperationException ("Decoder ran into invalid data"); every
-    /// other decompressor here uses InvalidDataException, which is what callers catch.
-    /// </summary>
-    private sealed class BrotliDecompressionStream(BrotliStream inner) : Stream
-    {
-        public override bool CanRead => inner.CanRead;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            try
-            {
-                return inner.Read(buffer);
-            }
-            catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
-            {
-                throw new InvalidDataException($"brotli decompression failed: {ex.Message}", ex);
-            }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            }
-            catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
-            {
-                throw new InvalidDataException($"brotli decompression failed: {ex.Message}", ex);
-            }
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
+            new DecoderErrorStream(new BrotliStream(source, CompressionMode.Decompress, leaveOpen), "brotli", static ex => ex is InvalidOperationException and not ObjectDisposedException);
     }
 
     private sealed class ZstdCodec : CompressionCodec
@@ -179,6 +122,8 @@ public abstract class CompressionCodec
         }
 
         public override CompressionAlgorithm Algorithm => CompressionAlgorithm.Zstd;
+
+        public override string Implementation => $"native (libzstd {ZstdLibrary.Instance.VersionNumber / 10000}.{ZstdLibrary.Instance.VersionNumber / 100 % 100}.{ZstdLibrary.Instance.VersionNumber % 100})";
 
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) => new ZstdCompressionStream(destination, level, leaveOpen);
 
@@ -199,6 +144,8 @@ public abstract class CompressionCodec
         }
 
         public override CompressionAlgorithm Algorithm => CompressionAlgorithm.Lz4;
+
+        public override string Implementation => "native (liblz4)";
 
         public override Stream CreateCompressor(Stream destination, int level, bool leaveOpen) => new Lz4CompressionStream(destination, level, leaveOpen);
 

@@ -30,6 +30,9 @@ internal sealed unsafe class Lz4Library
     /// <summary>The process-wide library; throws <c>CompressionLibraryMissing</c> when liblz4 is not installed.</summary>
     public static Lz4Library Instance => Shared.Value;
 
+    /// <summary>Whether the system library loads (and has what PgDr needs); the managed port stands in where not.</summary>
+    public static bool IsAvailable => NativeCodecLibrary.Loads(Shared);
+
     public delegate* unmanaged<nint*, uint, nuint> CreateCompressionContext { get; }
 
     public delegate* unmanaged<nint, nuint> FreeCompressionContext { get; }

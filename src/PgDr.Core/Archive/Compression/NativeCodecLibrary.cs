@@ -44,6 +44,20 @@ internal sealed class NativeCodecLibrary
             candidates[0]);
     }
 
+    /// <summary>Whether a library's lazily loaded wrapper loads: false when the library (or a function it needs) is missing.</summary>
+    public static bool Loads<T>(Lazy<T> library)
+    {
+        try
+        {
+            _ = library.Value;
+            return true;
+        }
+        catch (PgDrException ex) when (ex.ErrorId == ErrorIds.CompressionLibraryMissing)
+        {
+            return false;
+        }
+    }
+
     /// <summary>An optional function: its address, or zero when this build of the library does not export it.</summary>
     public nint TryExport(string name) => NativeLibrary.TryGetExport(_handle, name, out var address) ? address : nint.Zero;
 

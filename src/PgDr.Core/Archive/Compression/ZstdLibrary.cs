@@ -45,6 +45,9 @@ internal sealed unsafe class ZstdLibrary
     /// <summary>The process-wide library; throws <c>CompressionLibraryMissing</c> when libzstd is not installed.</summary>
     public static ZstdLibrary Instance => Shared.Value;
 
+    /// <summary>Whether the system library loads (and has what PgDr needs); the managed port stands in where not.</summary>
+    public static bool IsAvailable => NativeCodecLibrary.Loads(Shared);
+
     public delegate* unmanaged<nint> CreateCCtx { get; }
 
     public delegate* unmanaged<nint, nuint> FreeCCtx { get; }

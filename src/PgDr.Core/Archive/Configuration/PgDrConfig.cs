@@ -45,6 +45,13 @@ public sealed class PgDrConfig
     [JsonPropertyName("checksum")]
     public string Checksum { get; set; } = "xxh128";
 
+    /// <summary>
+    /// auto (default: the system's libzstd / liblz4 where they load, else the managed ports), native or managed. The
+    /// frames are the same either way, so changing this never makes an archived object unreadable.
+    /// </summary>
+    [JsonPropertyName("codecs")]
+    public string Codecs { get; set; } = "auto";
+
     [JsonPropertyName("encryption")]
     public EncryptionConfig? Encryption { get; set; }
 
@@ -84,6 +91,9 @@ public sealed class PgDrConfig
     [JsonIgnore]
     public ContentChecksumAlgorithm ChecksumAlgorithm { get; private set; } = ContentChecksum.Default;
 
+    [JsonIgnore]
+    public CodecImplementation CodecImplementation { get; private set; }
+
     /// <summary>The file named by <paramref name="explicitPath"/>, else PGDR_CONFIG, else <see cref="DefaultPath"/>.</summary>
     public static PgDrConfig Load(string? explicitPath)
     {
@@ -95,11 +105,21 @@ public sealed class PgDrConfig
         {
             text = File.ReadAllText(path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            // archive_command runs as the server's account, which often is not the one that wrote the file: say which.
+            throw new PgDrException(
+                ErrorIds.ConfigAccessDenied,
+                PgDrErrorCategory.PermissionDenied,
+                $"The PgDr configuration {path} cannot be read by the OS account '{Environment.UserName}' (permission denied on the file or a directory above it).",
+                path,
+                ex);
+        }
+        catch (IOException ex)
         {
             throw new PgDrException(
                 ex is FileNotFoundException or DirectoryNotFoundException ? ErrorIds.ConfigNotFound : ErrorIds.InvalidConfig,
-                ex is UnauthorizedAccessException ? PgDrErrorCategory.PermissionDenied : PgDrErrorCategory.ObjectNotFound,
+                ex is FileNotFoundException or DirectoryNotFoundException ? PgDrErrorCategory.ObjectNotFound : PgDrErrorCategory.ReadError,
                 $"Cannot read the PgDr configuration {path}: {ex.Message}",
                 path,
                 ex);
@@ -130,7 +150,10 @@ public sealed class PgDrConfig
         return config;
     }
 
-    /// <summary>The encryption key, or null when objects are stored unencrypted.</summary>
+    /// <summary>
+    /// The archive key held on this host (keyFile or keyEnv), or null when there is none: objects are unencrypted, or
+    /// encrypted through the key service alone (<see cref="KeyService"/>).
+    /// </summary>
     public ArchiveKey? LoadKey()
     {
         if (Encryption is null)
@@ -138,7 +161,38 @@ public sealed class PgDrConfig
             return null;
         }
 
-        return Encryption.KeyFile is { Length: > 0 } file ? ArchiveKey.FromFile(file) : ArchiveKey.FromEnvironment(Encryption.KeyEnv!);
+        return Encryption.KeyFile is { Length: > 0 } file ? ArchiveKey.FromFile(file)
+            : Encryption.KeyEnv is { Length: > 0 } variable ? ArchiveKey.FromEnvironment(variable)
+            : null;
+    }
+
+    /// <summary>
+    /// The key service that wraps each new object's data key (encryption.kms), or null. One per configuration object,
+    /// so a process (the async worker) asks it for one data key and unwraps each wrapped key once; it lives as long as
+    /// the process.
+    /// </summary>
+    [JsonIgnore]
+    public IArchiveKeyService? KeyService => _keyService ??= Encryption?.Kms is { } kms ? CreateKeyService(kms) : null;
+
+    private IArchiveKeyService? _keyService;
+
+    private AwsKmsKeyService CreateKeyService(KmsConfig kms)
+    {
+        string? Secret(string? variable, string setting) =>
+            string.IsNullOrEmpty(variable) ? null
+            : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value
+            : throw Invalid(SourcePath, $"the environment variable '{variable}' named by 'encryption.kms.{setting}' is not set");
+
+        return new AwsKmsKeyService(new AwsKmsOptions
+        {
+            KeyId = kms.KeyId,
+            Stanza = Stanza,
+            Region = kms.Region,
+            Endpoint = string.IsNullOrWhiteSpace(kms.Endpoint) ? null : kms.Endpoint,
+            AccessKeyId = Secret(kms.AccessKeyIdEnv, "accessKeyIdEnv"),
+            SecretAccessKey = Secret(kms.SecretAccessKeyEnv, "secretAccessKeyEnv"),
+            SessionToken = Secret(kms.SessionTokenEnv, "sessionTokenEnv"),
+        });
     }
 
     private void Validate()
@@ -176,9 +230,28 @@ public sealed class PgDrConfig
         }
 
         ChecksumAlgorithm = checksum;
-        if (Encryption is not null && string.IsNullOrEmpty(Encryption.KeyFile) == string.IsNullOrEmpty(Encryption.KeyEnv))
+        CodecImplementation = Codecs.ToLowerInvariant() switch
         {
-            throw Invalid(SourcePath, "'encryption' names exactly one of 'keyFile' or 'keyEnv'");
+            "auto" => CodecImplementation.Auto,
+            "native" => CodecImplementation.Native,
+            "managed" => CodecImplementation.Managed,
+            _ => throw Invalid(SourcePath, $"'codecs' must be auto, native or managed (got '{Codecs}')"),
+        };
+        if (Encryption is not null && !string.IsNullOrEmpty(Encryption.KeyFile) && !string.IsNullOrEmpty(Encryption.KeyEnv))
+        {
+            throw Invalid(SourcePath, "'encryption' names exactly one of 'keyFile' or 'keyEnv', not both");
+        }
+
+        if (Encryption is not null && Encryption.Kms is null && string.IsNullOrEmpty(Encryption.KeyFile) && string.IsNullOrEmpty(Encryption.KeyEnv))
+        {
+            throw Invalid(SourcePath, "'encryption' names exactly one of 'keyFile' or 'keyEnv', or 'kms' (with or without one of them)");
+        }
+
+        if (Encryption?.Kms is { } kms && (string.IsNullOrWhiteSpace(kms.KeyId)
+            || (string.IsNullOrEmpty(kms.AccessKeyIdEnv) != string.IsNullOrEmpty(kms.SecretAccessKeyEnv))
+            || (!string.IsNullOrWhiteSpace(kms.Endpoint) && !Uri.TryCreate(kms.Endpoint, UriKind.Absolute, out _))))
+        {
+            throw Invalid(SourcePath, "'encryption.kms' needs a 'keyId' (key id, ARN or alias/NAME), 'accessKeyIdEnv' and 'secretAccessKeyEnv' together or neither, and an absolute 'endpoint' if any");
         }
 
         if (Async is not null && (string.IsNullOrEmpty(Async.SpoolPath) || Async.Parallel is < 1 or > 64))
@@ -237,6 +310,11 @@ public sealed class RepositoryEntry
     }
 }
 
+/// <summary>
+/// Where the archive's keys are: a key on this host (keyFile or keyEnv), or a key service that wraps each new object's
+/// data key (kms). With both, new objects go through the key service and the host key still opens objects written
+/// with it before: the way from a key file to KMS without rewriting the archive.
+/// </summary>
 public sealed class EncryptionConfig
 {
     /// <summary>A file with the 32-byte key (raw, hex or base64), mode 0600 or stricter, readable by the postgres account.</summary>
@@ -246,6 +324,34 @@ public sealed class EncryptionConfig
     /// <summary>An environment variable holding the key (hex or base64).</summary>
     [JsonPropertyName("keyEnv")]
     public string? KeyEnv { get; set; }
+
+    /// <summary>AWS KMS: envelope encryption, no long-lived key on the host.</summary>
+    [JsonPropertyName("kms")]
+    public KmsConfig? Kms { get; set; }
+}
+
+/// <summary>The AWS KMS key that wraps data keys; credentials from named environment variables or the SDK's chain.</summary>
+public sealed class KmsConfig
+{
+    /// <summary>Key id, key ARN, alias/NAME or alias ARN.</summary>
+    [JsonPropertyName("keyId")]
+    public string KeyId { get; set; } = string.Empty;
+
+    [JsonPropertyName("region")]
+    public string? Region { get; set; }
+
+    /// <summary>A custom endpoint: a VPC endpoint (or an emulator).</summary>
+    [JsonPropertyName("endpoint")]
+    public string? Endpoint { get; set; }
+
+    [JsonPropertyName("accessKeyIdEnv")]
+    public string? AccessKeyIdEnv { get; set; }
+
+    [JsonPropertyName("secretAccessKeyEnv")]
+    public string? SecretAccessKeyEnv { get; set; }
+
+    [JsonPropertyName("sessionTokenEnv")]
+    public string? SessionTokenEnv { get; set; }
 }
 
 public sealed class AsyncConfig

@@ -55,7 +55,13 @@ public sealed class ArchiveKey : IDisposable
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new PgDrArchiveException(ErrorIds.ArchiveKeyNotFound, PgDrErrorCategory.PermissionDenied, $"The archive key file '{path}' cannot be read by this account.", path, ex);
+            // Not "not found": the file is there, and the account that needs it (archive_command runs as the server's) must be named.
+            throw new PgDrArchiveException(
+                ErrorIds.ArchiveKeyAccessDenied,
+                PgDrErrorCategory.PermissionDenied,
+                $"The archive key file '{path}' cannot be read by the OS account '{Environment.UserName}' (permission denied on the file or a directory above it).",
+                path,
+                ex);
         }
 
         using (file)

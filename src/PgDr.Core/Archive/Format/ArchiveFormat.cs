@@ -3,14 +3,16 @@
 // One object = header | data records | final record. Integers are little-endian unless noted.
 //
 //   header   "PGDR" | version u8 | ~version u8 | compression u8 | level i8 | cipher u8 | chunk size u32 |
-//            name length u8 | [version 2: content checksum u8] | name (ASCII) | [cipher 1: salt 32 | key check 16] |
-//            SHA-256 of everything before
+//            name length u8 | [version >= 2: content checksum u8] | name (ASCII) | [cipher 1, 2: salt 32 | key check 16] |
+//            [cipher 2: wrapped key length u16 | wrapped key] | SHA-256 of everything before
+//            Version 3 is version 2 plus cipher 2 (a data key wrapped by a key service); it is written only for such
+//            objects, so objects without one stay version 2 and readable by older PgDr.
 //   record   frame u32 (bit 31 = final record, bits 0-30 = payload length) | payload
 //   data     payload = the next <= chunk-size bytes of the compressed stream
-//            (cipher 1: AES-256-GCM ciphertext || 16-byte tag, see ObjectCipher)
+//            (cipher 1, 2: AES-256-GCM ciphertext || 16-byte tag, see ObjectCipher)
 //   final    cipher 0: data record count u64 | plaintext length u64 | content checksum (32, zero-padded) |
 //                      SHA-256 of every object byte before this field
-//            cipher 1: data record count u64 | sealed(plaintext length u64 | content checksum (32)) || tag
+//            cipher 1, 2: data record count u64 | sealed(plaintext length u64 | content checksum (32)) || tag
 //
 // Why a trailer: the plaintext length and checksum are only known after the input has been read. Putting them in a
 // final record lets push stream a segment in one pass with constant memory (no first pass, no seekable input or
@@ -33,8 +35,14 @@ namespace PgDr.Archive.Format;
 /// <summary>Constants of the archived-object format (see the comment at the top of this file).</summary>
 public static class ArchiveFormat
 {
-    /// <summary>The format version this build writes; it reads this one and <see cref="FirstVersion"/>.</summary>
+    /// <summary>The format version this build writes, unless the object's data key is wrapped by a key service (<see cref="WrappedKeyVersion"/>).</summary>
     public const byte Version = 2;
+
+    /// <summary>The version of objects whose data key a key service wrapped (cipher 2); the newest this build reads.</summary>
+    public const byte WrappedKeyVersion = 3;
+
+    /// <summary>The longest wrapped data key a header holds (an AWS KMS ciphertext blob of a 32-byte key is about 184 bytes).</summary>
+    public const int MaximumWrappedKeyLength = 4096;
 
     /// <summary>The oldest format version this build reads (SHA-256 content checksum, no checksum byte).</summary>
     public const byte FirstVersion = 1;
@@ -62,4 +70,7 @@ public static class ArchiveFormat
 
     /// <summary>Bytes before the name: version 2 adds the content checksum algorithm.</summary>
     internal static int FixedHeaderLength(byte version) => version == FirstVersion ? CommonHeaderLength : CommonHeaderLength + 1;
+
+    /// <summary>The newest format version this build reads.</summary>
+    public const byte NewestReadable = WrappedKeyVersion;
 }

@@ -14,8 +14,9 @@ namespace PgDr.Archive.Format;
 /// </summary>
 public sealed class ArchiveObjectHeader
 {
-    private ArchiveObjectHeader(byte version, CompressionSpec compression, ArchiveCipher cipher, ContentChecksumAlgorithm contentChecksum, int chunkSize, string originalName, byte[] salt, byte[] keyCheck, byte[] checksum, int length)
+    private ArchiveObjectHeader(byte version, CompressionSpec compression, ArchiveCipher cipher, ContentChecksumAlgorithm contentChecksum, int chunkSize, string originalName, byte[] salt, byte[] keyCheck, byte[]? wrappedKey, byte[] checksum, int length)
     {
+        WrappedKey = wrappedKey;
         FormatVersion = version;
         Compression = compression;
         Cipher = cipher;
@@ -52,6 +53,9 @@ public sealed class ArchiveObjectHeader
 
     internal byte[] KeyCheck { get; }
 
+    /// <summary>Cipher 2: the object's data key as the key service wrapped it; null otherwise.</summary>
+    internal byte[]? WrappedKey { get; }
+
     /// <summary>SHA-256 of the header's other bytes, the last field of the header.</summary>
     internal byte[] Checksum { get; }
 
@@ -67,20 +71,23 @@ public sealed class ArchiveObjectHeader
     }
 
     public override string ToString() =>
-        $"{OriginalName}: format {FormatVersion}, {Compression}, {(IsEncrypted ? "aes-256-gcm" : "not encrypted")}, {Format.ContentChecksum.Name(ContentChecksum)}, chunks of {Bytes.Format(ChunkSize)}";
+        $"{OriginalName}: format {FormatVersion}, {Compression}, {(Cipher switch { ArchiveCipher.None => "not encrypted", ArchiveCipher.Aes256Gcm => "aes-256-gcm", _ => "aes-256-gcm, wrapped data key" })}, {Format.ContentChecksum.Name(ContentChecksum)}, chunks of {Bytes.Format(ChunkSize)}";
 
-    internal static (ArchiveObjectHeader Header, byte[] Bytes) Create(CompressionSpec compression, ArchiveKey? key, ContentChecksumAlgorithm contentChecksum, int chunkSize, string name)
+    // wrappedKey: the key service's wrapping of key (a data key), stored in the header (cipher 2, format 3).
+    internal static (ArchiveObjectHeader Header, byte[] Bytes) Create(CompressionSpec compression, ArchiveKey? key, byte[]? wrappedKey, ContentChecksumAlgorithm contentChecksum, int chunkSize, string name)
     {
-        var cipher = key is null ? ArchiveCipher.None : ArchiveCipher.Aes256Gcm;
+        var cipher = key is null ? ArchiveCipher.None : wrappedKey is null ? ArchiveCipher.Aes256Gcm : ArchiveCipher.Aes256GcmWrappedKey;
+        var version = cipher == ArchiveCipher.Aes256GcmWrappedKey ? ArchiveFormat.WrappedKeyVersion : ArchiveFormat.Version;
         var salt = key is null ? [] : ObjectCipher.NewSalt();
         var keyCheck = key is null ? [] : ObjectCipher.KeyCheck(key, salt);
-        var fixedLength = ArchiveFormat.FixedHeaderLength(ArchiveFormat.Version);
-        var length = fixedLength + name.Length + salt.Length + keyCheck.Length + ArchiveFormat.Sha256Length;
+        var wrapped = cipher == ArchiveCipher.Aes256GcmWrappedKey ? 2 + wrappedKey!.Length : 0;
+        var fixedLength = ArchiveFormat.FixedHeaderLength(version);
+        var length = fixedLength + name.Length + salt.Length + keyCheck.Length + wrapped + ArchiveFormat.Sha256Length;
         var bytes = new byte[length];
 
         ArchiveFormat.Magic.CopyTo(bytes);
-        bytes[4] = ArchiveFormat.Version;
-        bytes[5] = unchecked((byte)~ArchiveFormat.Version);
+        bytes[4] = version;
+        bytes[5] = unchecked((byte)~version);
         bytes[6] = (byte)compression.Algorithm;
         bytes[7] = unchecked((byte)(sbyte)compression.Level);
         bytes[8] = (byte)cipher;
@@ -93,10 +100,17 @@ public sealed class ArchiveObjectHeader
         at += salt.Length;
         keyCheck.CopyTo(bytes, at);
         at += keyCheck.Length;
+        if (wrapped > 0)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), (ushort)wrappedKey!.Length);
+            wrappedKey.CopyTo(bytes, at + 2);
+            at += wrapped;
+        }
+
         var checksum = SHA256.HashData(bytes.AsSpan(0, at));
         checksum.CopyTo(bytes, at);
 
-        return (new ArchiveObjectHeader(ArchiveFormat.Version, compression, cipher, contentChecksum, chunkSize, name, salt, keyCheck, checksum, length), bytes);
+        return (new ArchiveObjectHeader(version, compression, cipher, contentChecksum, chunkSize, name, salt, keyCheck, wrapped > 0 ? wrappedKey : null, checksum, length), bytes);
     }
 
     internal static async Task<(ArchiveObjectHeader Header, byte[] Bytes)> ReadWithBytesAsync(Stream archived, CancellationToken cancellationToken)
@@ -115,22 +129,37 @@ public sealed class ArchiveObjectHeader
             throw PgDrArchiveException.Corrupt("The archive object's format version field is damaged.");
         }
 
-        if (version is < ArchiveFormat.FirstVersion or > ArchiveFormat.Version)
+        if (version is < ArchiveFormat.FirstVersion or > ArchiveFormat.NewestReadable)
         {
             throw new PgDrArchiveException(
                 ErrorIds.ArchiveFormatUnsupported,
                 PgDrErrorCategory.InvalidData,
-                $"The archive object has format version {version}; this PgDr reads versions {ArchiveFormat.FirstVersion} to {ArchiveFormat.Version}. Upgrade PgDr to read it.",
+                $"The archive object has format version {version}; this PgDr reads versions {ArchiveFormat.FirstVersion} to {ArchiveFormat.NewestReadable}. Upgrade PgDr to read it.",
                 version);
         }
 
-        // The cipher decides whether salt and key check follow; if that byte is damaged the checksum below fails.
-        var cipherParameters = start[8] == (byte)ArchiveCipher.Aes256Gcm ? ObjectCipher.SaltLength + ObjectCipher.KeyCheckLength : 0;
+        // The cipher decides whether salt and key check (and, for a wrapped key, its length and itself) follow; if that
+        // byte is damaged the checksum below fails.
+        var wrappedKeyCipher = start[8] == (byte)ArchiveCipher.Aes256GcmWrappedKey && version >= ArchiveFormat.WrappedKeyVersion;
+        var cipherParameters = start[8] == (byte)ArchiveCipher.Aes256Gcm || wrappedKeyCipher ? ObjectCipher.SaltLength + ObjectCipher.KeyCheckLength : 0;
         var nameLength = start[13];
         var fixedLength = ArchiveFormat.FixedHeaderLength(version);
-        var bytes = new byte[fixedLength + nameLength + cipherParameters + ArchiveFormat.Sha256Length];
+        var beforeKey = fixedLength + nameLength + cipherParameters + (wrappedKeyCipher ? 2 : 0);
+        var bytes = new byte[beforeKey + ArchiveFormat.Sha256Length];
         start.CopyTo(bytes, 0);
-        await ReadHeaderBytesAsync(archived, bytes.AsMemory(ArchiveFormat.CommonHeaderLength), cancellationToken).ConfigureAwait(false);
+        await ReadHeaderBytesAsync(archived, bytes.AsMemory(ArchiveFormat.CommonHeaderLength, beforeKey - ArchiveFormat.CommonHeaderLength), cancellationToken).ConfigureAwait(false);
+        var wrappedLength = wrappedKeyCipher ? BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(beforeKey - 2)) : 0;
+        if (wrappedLength > ArchiveFormat.MaximumWrappedKeyLength)
+        {
+            throw PgDrArchiveException.Corrupt("The archive object's header names an impossible wrapped key length.");
+        }
+
+        if (wrappedLength > 0)
+        {
+            Array.Resize(ref bytes, bytes.Length + wrappedLength);
+        }
+
+        await ReadHeaderBytesAsync(archived, bytes.AsMemory(beforeKey), cancellationToken).ConfigureAwait(false);
 
         var checksumAt = bytes.Length - ArchiveFormat.Sha256Length;
         var checksum = bytes[checksumAt..];
@@ -148,7 +177,7 @@ public sealed class ArchiveObjectHeader
         }
 
         var cipher = (ArchiveCipher)start[8];
-        if (!Enum.IsDefined(cipher))
+        if (!Enum.IsDefined(cipher) || (cipher == ArchiveCipher.Aes256GcmWrappedKey && !wrappedKeyCipher) || (cipher == ArchiveCipher.Aes256GcmWrappedKey && wrappedLength == 0))
         {
             throw PgDrArchiveException.Corrupt($"The archive object's header names an unknown cipher ({start[8]}).");
         }
@@ -175,8 +204,9 @@ public sealed class ArchiveObjectHeader
         var salt = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.SaltLength)];
         at += salt.Length;
         var keyCheck = cipherParameters == 0 ? [] : bytes[at..(at + ObjectCipher.KeyCheckLength)];
+        var wrappedKey = wrappedLength == 0 ? null : bytes[beforeKey..(beforeKey + wrappedLength)];
 
-        var header = new ArchiveObjectHeader(version, new CompressionSpec(algorithm, level), cipher, contentChecksum, (int)chunkSize, name, salt, keyCheck, checksum, bytes.Length);
+        var header = new ArchiveObjectHeader(version, new CompressionSpec(algorithm, level), cipher, contentChecksum, (int)chunkSize, name, salt, keyCheck, wrappedKey, checksum, bytes.Length);
         return (header, bytes);
     }
 

@@ -15,8 +15,17 @@ public sealed class ArchiveObjectOptions
 
     public CompressionSpec Compression { get; init; } = CompressionSpec.Default;
 
+    /// <summary>The system library or the managed port for zstd and lz4 (the same format either way).</summary>
+    public CodecImplementation Codecs { get; init; }
+
     /// <summary>The archive key; null stores the object unencrypted.</summary>
     public ArchiveKey? Key { get; init; }
+
+    /// <summary>
+    /// <see cref="Key"/> as a key service wrapped it (<see cref="IArchiveKeyService.DataKeyAsync"/>): stored in the header
+    /// (format 3, cipher 2) so the object is opened by asking the service. Null for a key the reader holds itself.
+    /// </summary>
+    public byte[]? WrappedKey { get; init; }
 
     /// <summary>The checksum of the content kept in the final record (default XXH3-128, see <see cref="ContentChecksum"/>).</summary>
     public ContentChecksumAlgorithm Checksum { get; init; } = ContentChecksum.Default;
@@ -39,6 +48,11 @@ public sealed class ArchiveObjectOptions
                 Name);
         }
 
+        if (WrappedKey is not null && (Key is null || WrappedKey.Length is 0 or > ArchiveFormat.MaximumWrappedKeyLength))
+        {
+            throw new PgDrArgumentException(ErrorIds.InvalidArchiveObjectOptions, $"A wrapped key needs the key it wraps and 1 to {ArchiveFormat.MaximumWrappedKeyLength} bytes.", Name);
+        }
+
         if (!Enum.IsDefined(Checksum))
         {
             throw new PgDrArgumentException(ErrorIds.InvalidArchiveObjectOptions, $"{(byte)Checksum} is not a content checksum algorithm.", Checksum);
@@ -57,11 +71,17 @@ public sealed class ArchiveObjectOptions
 /// <summary>How <see cref="ArchiveObjectReader"/> treats keys and unencrypted objects.</summary>
 public sealed class ArchiveReadOptions
 {
-    /// <summary>The archive key; required for encrypted objects.</summary>
+    /// <summary>The archive key; required for objects encrypted with a key the reader holds (cipher 1).</summary>
     public ArchiveKey? Key { get; init; }
 
+    /// <summary>The key service that unwraps the data keys of objects that carry one (cipher 2, AWS KMS).</summary>
+    public IArchiveKeyService? KeyService { get; init; }
+
+    /// <summary>The system library or the managed port for zstd and lz4; either reads what the other wrote.</summary>
+    public CodecImplementation Codecs { get; init; }
+
     /// <summary>
-    /// With a key given, unencrypted objects are refused (<c>ArchiveObjectNotEncrypted</c>) unless this is set:
+    /// With a key or key service given, unencrypted objects are refused (<c>ArchiveObjectNotEncrypted</c>) unless this is set:
     /// otherwise anyone able to write to the repository could slip in unauthenticated WAL by simply not encrypting
     /// it. Set it only while a repository that used to be unencrypted still holds old objects.
     /// </summary>

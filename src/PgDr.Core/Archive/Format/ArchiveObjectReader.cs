@@ -38,8 +38,8 @@ public static class ArchiveObjectReader
         ArgumentNullException.ThrowIfNull(options);
 
         var (header, headerBytes) = await ArchiveObjectHeader.ReadWithBytesAsync(archived, cancellationToken).ConfigureAwait(false);
-        using var cipher = OpenCipher(header, options);
-        var codec = CompressionCodec.For(header.Compression.Algorithm);
+        using var cipher = await OpenCipherAsync(header, options, cancellationToken).ConfigureAwait(false);
+        var codec = CompressionCodec.For(header.Compression.Algorithm, options.Codecs);
 
         using var objectHash = cipher is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         objectHash?.AppendData(headerBytes);
@@ -96,11 +96,11 @@ public static class ArchiveObjectReader
         };
     }
 
-    private static ObjectCipher? OpenCipher(ArchiveObjectHeader header, ArchiveReadOptions options)
+    private static async Task<ObjectCipher?> OpenCipherAsync(ArchiveObjectHeader header, ArchiveReadOptions options, CancellationToken cancellationToken)
     {
         if (!header.IsEncrypted)
         {
-            if (options.Key is not null && !options.AllowUnencrypted)
+            if ((options.Key is not null || options.KeyService is not null) && !options.AllowUnencrypted)
             {
                 throw new PgDrArchiveException(
                     ErrorIds.ArchiveObjectNotEncrypted,
@@ -112,25 +112,37 @@ public static class ArchiveObjectReader
             return null;
         }
 
-        if (options.Key is null)
+        ArchiveKey key;
+        if (header.Cipher == ArchiveCipher.Aes256GcmWrappedKey)
         {
-            throw new PgDrArchiveException(
+            // The service owns the unwrapped key (and caches it for the other objects it wrapped).
+            key = options.KeyService is null
+                ? throw new PgDrArchiveException(
+                    ErrorIds.ArchiveKeyRequired,
+                    PgDrErrorCategory.InvalidOperation,
+                    $"The archived {header.OriginalName} carries a data key wrapped by a key service: configure it (encryption.kms).",
+                    header.OriginalName)
+                : await options.KeyService.UnwrapAsync(header.WrappedKey!, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            key = options.Key ?? throw new PgDrArchiveException(
                 ErrorIds.ArchiveKeyRequired,
                 PgDrErrorCategory.InvalidOperation,
-                $"The archived {header.OriginalName} is encrypted: configure the archive key (encryption.keyFile or encryption.keyEnv).",
+                $"The archived {header.OriginalName} is encrypted with an archive key: configure it (encryption.keyFile or encryption.keyEnv, beside encryption.kms if new objects go through a key service).",
                 header.OriginalName);
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(ObjectCipher.KeyCheck(options.Key, header.Salt), header.KeyCheck))
+        if (!CryptographicOperations.FixedTimeEquals(ObjectCipher.KeyCheck(key, header.Salt), header.KeyCheck))
         {
             throw new PgDrArchiveException(
                 ErrorIds.ArchiveKeyMismatch,
                 PgDrErrorCategory.AuthenticationError,
-                $"The archived {header.OriginalName} was encrypted with another key than the {options.Key.Source}.",
+                $"The archived {header.OriginalName} was encrypted with another key than the {key.Source}.",
                 header.OriginalName);
         }
 
-        return new ObjectCipher(options.Key, header.Salt, header.Checksum);
+        return new ObjectCipher(key, header.Salt, header.Checksum);
     }
 
     // Decoders report damaged input as InvalidDataException; in an archive object that is damage like any other.

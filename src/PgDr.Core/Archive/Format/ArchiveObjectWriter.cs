@@ -127,8 +127,8 @@ public static class ArchiveObjectWriter
             options.Validate();
 
             // Chosen before anything is written, so a missing zstd/lz4 library fails cleanly.
-            var codec = CompressionCodec.For(options.Compression.Algorithm);
-            var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.Checksum, options.ChunkSize, options.Name);
+            var codec = CompressionCodec.For(options.Compression.Algorithm, options.Codecs);
+            var (header, headerBytes) = ArchiveObjectHeader.Create(options.Compression, options.Key, options.WrappedKey, options.Checksum, options.ChunkSize, options.Name);
             return new Encoder(options, codec, header, headerBytes, destination, stableInput);
         }
 

@@ -225,6 +225,31 @@ public sealed partial class AzureBlobArchiveRepository : IArchiveRepository, ICo
         }
     }
 
+    public async Task<bool> StoreExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "look up", "the container");
+        }
+    }
+
+    public async Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Null when it existed already.
+            return await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "create", "the container");
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         _transport.Dispose();

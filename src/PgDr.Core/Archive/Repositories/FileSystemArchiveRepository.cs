@@ -253,6 +253,38 @@ public sealed partial class FileSystemArchiveRepository : IArchiveRepository, IC
         return Task.FromResult(removed);
     }
 
+    public Task<bool> StoreExistsAsync(CancellationToken cancellationToken) => Task.FromResult(Directory.Exists(Root));
+
+    public Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(Root))
+        {
+            return Task.FromResult(false);
+        }
+
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(Root);
+            }
+            else
+            {
+                Directory.CreateDirectory(Root, DirectoryMode0750);
+            }
+
+            return Task.FromResult(true);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw RepositoryErrors.AccessDenied(Name, $"cannot create the directory {Root}: permission denied.", ex);
+        }
+        catch (IOException ex)
+        {
+            throw RepositoryErrors.Failed(Name, $"cannot create the directory {Root}: {ex.Message}", ex);
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     public override string ToString() => $"{Name} (filesystem {Root})";

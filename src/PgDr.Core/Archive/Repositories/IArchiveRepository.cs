@@ -40,6 +40,19 @@ public interface IArchiveRepository : IAsyncDisposable
 
     /// <summary>Deletes the object; deleting an absent key is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether what holds the objects exists: the directory, the bucket, the container (a prefix inside a bucket or
+    /// container is only part of each key and needs no creating).
+    /// </summary>
+    Task<bool> StoreExistsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates what holds the objects unless it exists (a directory with mode 0750 and the parents it needs, a bucket,
+    /// a container); true when it was created now. Push never calls this: a missing store is RepositoryNotFound there,
+    /// so an unmounted share or a mistyped bucket is never silently replaced by a new, empty one.
+    /// </summary>
+    Task<bool> CreateStoreAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>What a create-only put did.</summary>

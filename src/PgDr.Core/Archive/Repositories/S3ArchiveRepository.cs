@@ -252,6 +252,51 @@ public sealed partial class S3ArchiveRepository : IArchiveRepository, ICondition
         }
     }
 
+    public async Task<bool> StoreExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = _options.Bucket }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" || ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "look up", "the bucket");
+        }
+    }
+
+    public async Task<bool> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        if (await StoreExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        try
+        {
+            var request = new PutBucketRequest { BucketName = _options.Bucket };
+            if (!string.IsNullOrEmpty(_options.Region) && _options.Region != "us-east-1" && _options.Endpoint is null)
+            {
+                request.BucketRegionName = _options.Region;
+            }
+
+            await _client.PutBucketAsync(request, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou")
+        {
+            return false;
+        }
+        catch (Exception ex) when (IsMappable(ex, cancellationToken))
+        {
+            throw Map(ex, "create", "the bucket");
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         _client.Dispose();

@@ -21,6 +21,12 @@ public sealed class PgWalArchivingChange
     /// <summary>The node was restarted by PgDr (only with -Restart, and only where PgDr controls the service).</summary>
     public bool Restarted { get; init; }
 
+    /// <summary>
+    /// The OS account pgdr was run as, before anything was changed, to prove it can execute pgdr and read the
+    /// configuration and key (a node on this host); null when that could not be checked.
+    /// </summary>
+    public string? AccessCheckedAs { get; init; }
+
     /// <summary>The node was in recovery (a standby) when its settings were read.</summary>
     public bool IsStandby { get; init; }
 

@@ -31,6 +31,25 @@ public static class WalArchivingService
     public static async Task<PgWalArchivingChange> SetAsync(PgInstance instance, WalArchivingRequest request, bool apply, bool restart, CancellationToken cancellationToken)
     {
         Validate(request);
+
+        // Before anything is planned or written: on this host, prove the server's account can run this pgdr and read
+        // the configuration and key, so a command that can never work is refused instead of set (and -WhatIf says so).
+        string? checkedAs = null;
+        if (!request.Disable && await LocalNode.FindAsync(instance, cancellationToken).ConfigureAwait(false) is { } node)
+        {
+            var access = await ArchiveCommandAccess.CheckAsync(node, request.PgDrPath!, request.ConfigPath!, cancellationToken).ConfigureAwait(false);
+            if (access.Failure is { } failure)
+            {
+                throw new PgDrException(
+                    failure.ErrorId ?? ErrorIds.PgDrNotExecutable,
+                    PgDrErrorCategory.PermissionDenied,
+                    $"archive_command would fail on {instance}: {failure.Message}{(failure.Fix is null ? string.Empty : " Fix: " + failure.Fix)}",
+                    instance);
+            }
+
+            checkedAs = access.CheckedAs;
+        }
+
         var (changes, isStandby) = await PgConnector.RunAsync(instance, async conn =>
         {
             var current = await ReadSettingsAsync(conn, cancellationToken).ConfigureAwait(false);
@@ -48,6 +67,7 @@ public static class WalArchivingService
                 Settings = changes,
                 Applied = apply,
                 RestartPending = apply && await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+                AccessCheckedAs = checkedAs,
                 IsStandby = isStandby,
                 Note = note,
             };
@@ -70,6 +90,7 @@ public static class WalArchivingService
             Applied = true,
             Restarted = restarted,
             RestartPending = await IsRestartPendingAsync(instance, cancellationToken).ConfigureAwait(false),
+            AccessCheckedAs = checkedAs,
             IsStandby = isStandby,
             Note = note,
         };
@@ -89,14 +110,19 @@ public static class WalArchivingService
         var walLevel = current["wal_level"].Display;
         var archiveMode = current["archive_mode"].Display;
         var senders = int.Parse(current["max_wal_senders"].Raw, CultureInfo.InvariantCulture);
-        var command = request.Disable ? current["archive_command"].Display : ArchiveCommand(request.PgDrPath, request.ConfigPath);
+        if (request.Disable)
+        {
+            // Only archive_mode: the rest keeps its value, so turning archiving on again needs nothing but that.
+            return ManagedSettings.Select(name => Change(current[name], name == "archive_mode" ? "off" : current[name].Display)).ToList();
+        }
+
         return
         [
             Change(current["wal_level"], walLevel == "logical" ? "logical" : "replica"),
-            Change(current["archive_mode"], request.Disable ? "off" : request.ArchiveOnStandby || archiveMode == "always" ? "always" : "on"),
+            Change(current["archive_mode"], request.ArchiveOnStandby || archiveMode == "always" ? "always" : "on"),
             Change(current["max_wal_senders"], Math.Max(senders, request.MinWalSenders).ToString(CultureInfo.InvariantCulture)),
             Change(current["archive_timeout"], ((int)request.ArchiveTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s"),
-            Change(current["archive_command"], command),
+            Change(current["archive_command"], ArchiveCommand(request.PgDrPath!, request.ConfigPath!)),
         ];
     }
 
@@ -114,9 +140,9 @@ public static class WalArchivingService
 
     private static void Validate(WalArchivingRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.PgDrPath) || string.IsNullOrWhiteSpace(request.ConfigPath))
+        if (!request.Disable && (string.IsNullOrWhiteSpace(request.PgDrPath) || string.IsNullOrWhiteSpace(request.ConfigPath)))
         {
-            throw new PgDrArgumentException(ErrorIds.InvalidArchivingRequest, "Both the pgdr path and the configuration file path are needed for archive_command.", request);
+            throw new PgDrArgumentException(ErrorIds.InvalidArchivingRequest, "Both the pgdr path and the configuration file path are needed for archive_command (switching archiving off needs neither).", request);
         }
 
         if (request.ArchiveTimeout < TimeSpan.Zero || request.ArchiveTimeout > TimeSpan.FromDays(1))
@@ -130,6 +156,65 @@ public static class WalArchivingService
         }
     }
 
-    internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    /// <summary>
+    /// The pgdr path and configuration file of an archive_command that <see cref="ArchiveCommand"/> wrote (or written the
+    /// same way by hand); null for any other command.
+    /// </summary>
+    public static (string PgDrPath, string ConfigPath)? ParseArchiveCommand(string? command)
+    {
+        var words = ShellWords(command ?? string.Empty);
+        return words is [var pgdr, "wal", "push", "--config", var config, "%p"] ? (pgdr, config) : null;
+    }
 
+    // The subset of /bin/sh word splitting that ShellQuote produces: blanks between words, '...' quoting, and '\'' for a quote.
+    private static List<string>? ShellWords(string command)
+    {
+        var words = new List<string>();
+        var word = new System.Text.StringBuilder();
+        var inWord = false;
+        for (var i = 0; i < command.Length; i++)
+        {
+            var c = command[i];
+            if (c == '\'')
+            {
+                var end = command.IndexOf('\'', i + 1);
+                if (end < 0)
+                {
+                    return null;
+                }
+
+                word.Append(command, i + 1, end - i - 1);
+                i = end;
+                inWord = true;
+            }
+            else if (c == '\\' && i + 1 < command.Length)
+            {
+                word.Append(command[++i]);
+                inWord = true;
+            }
+            else if (c is ' ' or '\t')
+            {
+                if (inWord)
+                {
+                    words.Add(word.ToString());
+                    word.Clear();
+                    inWord = false;
+                }
+            }
+            else
+            {
+                word.Append(c);
+                inWord = true;
+            }
+        }
+
+        if (inWord)
+        {
+            words.Add(word.ToString());
+        }
+
+        return words;
+    }
+
+    internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

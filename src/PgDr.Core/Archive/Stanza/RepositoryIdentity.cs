@@ -37,24 +37,32 @@ public sealed class RepositoryIdentity
     /// creates the identity on first use (create-only, so two first pushes cannot disagree) and refuses a
     /// segment of any other cluster with StanzaMismatch.
     /// </summary>
-    public static async Task EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken)
+    public static Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, WalSegmentHeader header, CancellationToken cancellationToken) =>
+        EnsureAsync(repository, stanza, ClusterIdentity.Of(header), cancellationToken);
+
+    /// <summary>
+    /// Makes sure <paramref name="repository"/>'s stanza belongs to <paramref name="cluster"/>, writing the identity
+    /// when there is none yet; true when it was written now. StanzaMismatch when it belongs to another cluster.
+    /// </summary>
+    public static async Task<bool> EnsureAsync(IArchiveRepository repository, string stanza, ClusterIdentity cluster, CancellationToken cancellationToken)
     {
         var key = ArchiveLayout.IdentityKey(stanza);
+        var sysid = cluster.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var existing = await ReadAsync(repository, stanza, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
             var identity = new RepositoryIdentity
             {
                 Stanza = stanza,
-                SystemIdentifier = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                PgMajorVersion = header.PgMajorVersion,
-                WalSegmentSize = header.SegmentSize,
+                SystemIdentifier = sysid,
+                PgMajorVersion = cluster.PgMajorVersion,
+                WalSegmentSize = cluster.WalSegmentSize,
                 CreatedAt = DateTimeOffset.UtcNow,
             };
             using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(identity, IdentityJsonContext.Default.RepositoryIdentity));
             if (await repository.PutIfAbsentAsync(key, content, cancellationToken).ConfigureAwait(false) == PutOutcome.Created)
             {
-                return;
+                return true;
             }
 
             // Another first push won the race: what it wrote must agree with us too.
@@ -62,16 +70,17 @@ public sealed class RepositoryIdentity
                 ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidData, $"Repository '{repository.Name}' reports {key} as existing but returns nothing.", repository.Name);
         }
 
-        var sysid = header.SystemIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && header.PgMajorVersion is { } ours && major != ours))
+        if (existing.SystemIdentifier != sysid || (existing.PgMajorVersion is { } major && cluster.PgMajorVersion is { } ours && major != ours))
         {
             throw new PgDrException(
                 ErrorIds.StanzaMismatch,
                 PgDrErrorCategory.InvalidOperation,
                 $"Repository '{repository.Name}' holds stanza '{stanza}' of cluster {existing.SystemIdentifier} (PostgreSQL {existing.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}), "
-                + $"but this WAL comes from cluster {sysid} (PostgreSQL {header.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
+                + $"but this WAL comes from cluster {sysid} (PostgreSQL {cluster.PgMajorVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}); refusing to mix them. Use another stanza for this cluster.",
                 repository.Name);
         }
+
+        return false;
     }
 
     public static async Task<RepositoryIdentity?> ReadAsync(IArchiveRepository repository, string stanza, CancellationToken cancellationToken)
@@ -98,6 +107,13 @@ public sealed class RepositoryIdentity
     }
 
     public override string ToString() => $"stanza {Stanza}: cluster {SystemIdentifier}, PostgreSQL {PgMajorVersion}";
+}
+
+/// <summary>What binds a stanza to one cluster: its system identifier, major version and WAL segment size.</summary>
+public readonly record struct ClusterIdentity(ulong SystemIdentifier, int? PgMajorVersion, long WalSegmentSize)
+{
+    /// <summary>From a segment's long page header: what push knows without a database connection.</summary>
+    public static ClusterIdentity Of(WalSegmentHeader header) => new(header.SystemIdentifier, header.PgMajorVersion, header.SegmentSize);
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

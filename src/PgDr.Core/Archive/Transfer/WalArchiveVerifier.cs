@@ -94,7 +94,7 @@ public static class WalArchiveVerifier
         var results = new List<PgWalArchiveVerification>();
         foreach (var entry in entries)
         {
-            results.Add(await VerifyRepositoryAsync(entry, factory, config.Stanza, key, options.Parallelism, progress, cancellationToken).ConfigureAwait(false));
+            results.Add(await VerifyRepositoryAsync(entry, factory, config.Stanza, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, options.Parallelism, progress, cancellationToken).ConfigureAwait(false));
         }
 
         return results;
@@ -104,7 +104,7 @@ public static class WalArchiveVerifier
         RepositoryEntry entry,
         Func<RepositoryConfig, IArchiveRepository> factory,
         string stanza,
-        ArchiveKey? key,
+        ArchiveReadOptions readOptions,
         int parallelism,
         IProgress<PgDrProgress>? progress,
         CancellationToken cancellationToken)
@@ -119,7 +119,7 @@ public static class WalArchiveVerifier
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken };
                 await Parallel.ForEachAsync(WalArchiveCatalog.ListWalFilesAsync(repository, stanza, cancellationToken), parallel, async (file, ct) =>
                 {
-                    await VerifyObjectAsync(repository, file.Name, file.Info, key, tally, ct).ConfigureAwait(false);
+                    await VerifyObjectAsync(repository, file.Name, file.Info, readOptions, tally, ct).ConfigureAwait(false);
                     progress?.Report(new PgDrProgress(Activity, $"{entry.Name}: {tally.Verified} verified, {tally.Failures.Count} failed"));
                 }).ConfigureAwait(false);
             }
@@ -142,7 +142,7 @@ public static class WalArchiveVerifier
         };
     }
 
-    private static async Task VerifyObjectAsync(IArchiveRepository repository, WalFileName name, ArchiveObjectInfo info, ArchiveKey? key, Tally tally, CancellationToken cancellationToken)
+    private static async Task VerifyObjectAsync(IArchiveRepository repository, WalFileName name, ArchiveObjectInfo info, ArchiveReadOptions readOptions, Tally tally, CancellationToken cancellationToken)
     {
         try
         {
@@ -155,7 +155,7 @@ public static class WalArchiveVerifier
 
             await using (stored.ConfigureAwait(false))
             {
-                var summary = await ArchiveObjectReader.ReadAsync(stored, Stream.Null, new ArchiveReadOptions { Key = key }, cancellationToken).ConfigureAwait(false);
+                var summary = await ArchiveObjectReader.ReadAsync(stored, Stream.Null, readOptions, cancellationToken).ConfigureAwait(false);
                 WalFetchService.EnsureHolds(summary, name);
                 tally.Add(summary);
             }

@@ -10,10 +10,19 @@ namespace PgDr.Archive.Transfer;
 
 /// <summary>
 /// pgdr wal fetch: PostgreSQL's restore_command. Repositories are tried in configuration order; the object is
-/// verified (authenticity, length, content checksum, its embedded name) while it is written aside, fsynced, and only then
+/// verified (authenticity, length, content checksum, its embedded name) while it is written aside, and only then
 /// renamed to the destination. A file no repository has is WalNotFound, which pgdr reports quietly, because
 /// PostgreSQL asks for files that do not exist yet.
 /// </summary>
+/// <remarks>
+/// Durability: a file restored to PostgreSQL's own temporary names (RECOVERYXLOG, RECOVERYHISTORY, which is what
+/// restore_command's %p is) is not fsynced here, because PostgreSQL makes whatever it keeps of it durable itself: it
+/// renames a restored segment or history file into pg_wal with durable_rename(), which fsyncs the file before the
+/// rename and the file and pg_wal after it (xlogrecovery.c XLogFileRead -> xlogarchive.c KeepFileRestoredFromArchive;
+/// timeline.c), and it deletes a leftover RECOVERYXLOG before every restore, so one cut short by a crash is never read.
+/// An fsync here would only flush the same pages one step earlier, inside the timed restore_command. Any other
+/// destination is fsynced, and its directory too. docs/archiving.md gives the source in full.
+/// </remarks>
 public static class WalFetchService
 {
     public static async Task<WalFetchResult> FetchAsync(
@@ -43,7 +52,7 @@ public static class WalFetchService
 
                     await using (stored.ConfigureAwait(false))
                     {
-                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key }, cancellationToken).ConfigureAwait(false);
+                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, cancellationToken).ConfigureAwait(false);
                         return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum };
                     }
                 }
@@ -82,12 +91,20 @@ public static class WalFetchService
         }
     }
 
+    /// <summary>
+    /// True for the temporary names PostgreSQL gives restore_command's %p, whose content it makes durable itself when it
+    /// keeps it (see the remarks on this class).
+    /// </summary>
+    internal static bool PostgresMakesDurable(string destination) =>
+        Path.GetFileName(destination) is "RECOVERYXLOG" or "RECOVERYHISTORY";
+
     /// <summary>Decodes into a temporary file beside the destination; renames it into place only once every check passed.</summary>
     internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken)
     {
         var fullDestination = Path.GetFullPath(destination);
         var directory = Path.GetDirectoryName(fullDestination)!;
         var temp = TemporaryPathFor(fullDestination);
+        var durableByPostgres = PostgresMakesDurable(fullDestination);
         try
         {
             ArchiveObjectSummary summary;
@@ -97,11 +114,14 @@ public static class WalFetchService
                 summary = await ArchiveObjectReader.ReadAsync(stored, output, options, cancellationToken).ConfigureAwait(false);
                 EnsureHolds(summary, name);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                output.Flush(flushToDisk: true);
+                if (!durableByPostgres)
+                {
+                    output.Flush(flushToDisk: true);
+                }
             }
 
             File.Move(temp, fullDestination, overwrite: true);
-            if (!OperatingSystem.IsWindows())
+            if (!durableByPostgres && !OperatingSystem.IsWindows())
             {
                 LinuxFileSystem.SyncDirectory(directory);
             }

@@ -30,6 +30,9 @@ public static class WalPushService
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
         using var key = config.LoadKey();
 
+        // Before anything is read or written: a key service that refuses (a disabled or revoked key) stops the push here.
+        var dataKey = config.KeyService is { } keyService ? await keyService.DataKeyAsync(cancellationToken).ConfigureAwait(false) : null;
+
         WalSegmentHeader? header = null;
         if (name.Kind is WalFileKind.Segment or WalFileKind.Partial)
         {
@@ -51,7 +54,7 @@ public static class WalPushService
             ArchiveObjectSummary summary;
             try
             {
-                summary = await ArchiveObjectWriter.WriteFileAsync(path, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Checksum = config.ChecksumAlgorithm, Key = key }, cancellationToken).ConfigureAwait(false);
+                summary = await ArchiveObjectWriter.WriteFileAsync(path, encoded, new ArchiveObjectOptions { Name = name.Name, Compression = config.CompressionSpec, Codecs = config.CodecImplementation, Checksum = config.ChecksumAlgorithm, Key = dataKey?.Key ?? key, WrappedKey = dataKey?.Wrapped }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
             {
@@ -70,7 +73,7 @@ public static class WalPushService
 
             var objectKey = ArchiveLayout.WalKey(config.Stanza, name);
             var results = await Task.WhenAll(config.Repositories.Select(entry =>
-                PushToAsync(entry, factory, config.Stanza, header, objectKey, path, tempPath, summary, key, cancellationToken))).ConfigureAwait(false);
+                PushToAsync(entry, factory, config.Stanza, header, objectKey, path, tempPath, summary, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, AllowUnencrypted = true, Codecs = config.CodecImplementation }, cancellationToken))).ConfigureAwait(false);
             var result = new WalPushResult { WalFileName = name.Name, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum, Repositories = results };
 
             // A different file under an archived name is never "archived": report it above everything else.
@@ -98,7 +101,7 @@ public static class WalPushService
         string path,
         string encodedPath,
         ArchiveObjectSummary summary,
-        ArchiveKey? key,
+        ArchiveReadOptions storedObjects,
         CancellationToken cancellationToken)
     {
         try
@@ -123,7 +126,7 @@ public static class WalPushService
                     return new RepositoryPushResult { Repository = entry.Name, Required = entry.Required, Outcome = PushOutcome.Archived, StoredBytes = summary.StoredLength };
                 }
 
-                await VerifySameContentAsync(repository, objectKey, path, summary, key, cancellationToken).ConfigureAwait(false);
+                await VerifySameContentAsync(repository, objectKey, path, summary, storedObjects, cancellationToken).ConfigureAwait(false);
                 return new RepositoryPushResult { Repository = entry.Name, Required = entry.Required, Outcome = PushOutcome.AlreadyArchived };
             }
         }
@@ -138,14 +141,14 @@ public static class WalPushService
     /// content checksum), as when PostgreSQL retries a push whose acknowledgement was lost. An object stored with
     /// another checksum algorithm (the configuration changed) is compared by hashing the file again that way.
     /// </summary>
-    private static async Task VerifySameContentAsync(IArchiveRepository repository, string objectKey, string path, ArchiveObjectSummary ours, ArchiveKey? key, CancellationToken cancellationToken)
+    private static async Task VerifySameContentAsync(IArchiveRepository repository, string objectKey, string path, ArchiveObjectSummary ours, ArchiveReadOptions storedObjects, CancellationToken cancellationToken)
     {
         var stored = await repository.OpenReadAsync(objectKey, cancellationToken).ConfigureAwait(false)
             ?? throw new PgDrException(ErrorIds.RepositoryOperationFailed, PgDrErrorCategory.InvalidOperation, $"{objectKey} was reported as existing but cannot be read.", objectKey);
         ArchiveObjectSummary theirs;
         await using (stored.ConfigureAwait(false))
         {
-            theirs = await ArchiveObjectReader.ReadAsync(stored, Stream.Null, new ArchiveReadOptions { Key = key, AllowUnencrypted = true }, cancellationToken).ConfigureAwait(false);
+            theirs = await ArchiveObjectReader.ReadAsync(stored, Stream.Null, storedObjects, cancellationToken).ConfigureAwait(false);
         }
 
         var ourChecksum = theirs.Header.ContentChecksum == ours.Header.ContentChecksum

@@ -37,8 +37,12 @@ public interface IPostgresService
     /// <summary>Stops the server and returns once it is down; a server that is not running is left as it is. ClusterStopFailed otherwise.</summary>
     Task StopAsync(StopMode mode, CancellationToken cancellationToken);
 
-    /// <summary>A fast stop followed by a start.</summary>
-    Task RestartAsync(CancellationToken cancellationToken);
+    /// <summary>A fast stop followed by a start (the same for every service manager).</summary>
+    async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        await StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Whether a server runs (including one still starting or stopping: it may yet accept writes).</summary>
     Task<bool> IsRunningAsync(CancellationToken cancellationToken);

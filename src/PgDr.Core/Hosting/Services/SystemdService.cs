@@ -69,12 +69,6 @@ public sealed class SystemdService : IPostgresService
         }
     }
 
-    public async Task RestartAsync(CancellationToken cancellationToken)
-    {
-        await StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     public async Task<bool> IsRunningAsync(CancellationToken cancellationToken) =>
         await StateAsync(cancellationToken).ConfigureAwait(false) is not ("inactive" or "failed" or "unknown" or "");
 

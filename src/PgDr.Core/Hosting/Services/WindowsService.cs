@@ -131,12 +131,6 @@ public sealed partial class WindowsService : IPostgresService
         }
     }
 
-    public async Task RestartAsync(CancellationToken cancellationToken)
-    {
-        await StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     public async Task<bool> IsRunningAsync(CancellationToken cancellationToken) =>
         await QueryStateAsync(cancellationToken).ConfigureAwait(false) != StateStopped;
 

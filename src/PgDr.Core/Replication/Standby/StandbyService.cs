@@ -215,8 +215,15 @@ public static class StandbyService
 
         var topmostCreated = existed ? null : TopmostMissing(directory);
         var workingDirectory = await CheckDirectoryAccessAsync(directory, existed, runAs, cancellationToken).ConfigureAwait(false);
-        var createsSlot = await CheckSlotAsync(request, slotName, stopsOwner: entries.Count > 0, cancellationToken).ConfigureAwait(false);
+        var stopsRunningServer = entries.Count > 0 && await service.IsRunningAsync(cancellationToken).ConfigureAwait(false);
+        var createsSlot = await CheckSlotAsync(request, slotName, stopsRunningServer, cancellationToken).ConfigureAwait(false);
         var restoreCommand = await RestoreCommandAsync(request, runAs, cancellationToken).ConfigureAwait(false);
+        if (request.Upstream.RootCertificate is { } rootCertificate && !await runAs.HasAccessAsync(rootCertificate, ["-r"], cancellationToken).ConfigureAwait(false))
+        {
+            // pg_basebackup and the WAL receiver verify the upstream with it, as the service account.
+            throw AccessDenied(runAs, rootCertificate, "read the root certificate that verifies the upstream (sslrootcert)");
+        }
+
 
         var conninfo = PrimaryConnInfo.Build(request.Upstream.WithCredential(replicationUser, null), replicationUser, passwordFile, request.Name);
         var settings = new Dictionary<string, string>
@@ -250,7 +257,7 @@ public static class StandbyService
             SlotName = slotName,
             CreatesSlot = createsSlot,
             ExistingEntries = entries.Count == 0 ? [] : entries.Take(5).Append(entries.Count > 5 ? $"... {entries.Count} entries" : null).OfType<string>().ToList(),
-            StopsRunningServer = entries.Count > 0 && await service.IsRunningAsync(cancellationToken).ConfigureAwait(false),
+            StopsRunningServer = stopsRunningServer,
             Service = service.Description,
             PasswordFile = passwordFile,
             WritesPasswordFile = replicationPassword is not null,
@@ -370,7 +377,7 @@ public static class StandbyService
     }
 
     /// <summary>Whether this call creates the slot; refuses a slot that exists when asked to create it, or one missing or in use otherwise.</summary>
-    private static async Task<bool> CheckSlotAsync(StandbyRequest request, string slotName, bool stopsOwner, CancellationToken cancellationToken)
+    private static async Task<bool> CheckSlotAsync(StandbyRequest request, string slotName, bool stopsRunningServer, CancellationToken cancellationToken)
     {
         PgReplicationSlot? slot;
         try
@@ -394,7 +401,7 @@ public static class StandbyService
 
         // A slot in use belongs to a running standby; the one exception is the server this call replaces (-Force), whose
         // slot is released when it stops. If another standby holds it, pg_basebackup says so and everything is undone.
-        if (slot is { Active: true } && !stopsOwner)
+        if (slot is { Active: true } && !stopsRunningServer)
         {
             throw new PgDrException(ErrorIds.ReplicationSlotActive, PgDrErrorCategory.ResourceBusy, $"Replication slot '{slotName}' on {request.Upstream} is in use by another standby (pid {slot.ActivePid}).", slotName);
         }

@@ -33,7 +33,8 @@ public static class SynchronousReplicationService
         {
             await NodeInspector.RequirePrimaryAsync(primary, conn, "synchronous replication", cancellationToken).ConfigureAwait(false);
             var current = await ServerSettings.ReadAsync(conn, ManagedSettings, cancellationToken).ConfigureAwait(false);
-            IReadOnlyList<PgSettingChange> planned =
+            // An array, so PowerShell indexes it ($change.Settings[0]).
+            PgSettingChange[] planned =
             [
                 ServerSettings.Change(current["synchronous_standby_names"], names),
                 ServerSettings.Change(current["synchronous_commit"], request.SynchronousCommit ?? current["synchronous_commit"].Display),

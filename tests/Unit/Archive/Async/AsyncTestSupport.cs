@@ -112,5 +112,9 @@ public sealed class InstrumentedRepository(IArchiveRepository inner, PutCounter 
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
 
+    public Task<bool> StoreExistsAsync(CancellationToken cancellationToken) => inner.StoreExistsAsync(cancellationToken);
+
+    public Task<bool> CreateStoreAsync(CancellationToken cancellationToken) => inner.CreateStoreAsync(cancellationToken);
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

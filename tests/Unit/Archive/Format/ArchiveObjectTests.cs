@@ -410,8 +410,8 @@ public sealed class ArchiveObjectTests : IDisposable
     public async Task A_newer_format_version_fails_with_ArchiveFormatUnsupported()
     {
         var archived = await WriteAsync(ArchiveTestData.WalLike(1000), Options("zstd", key: null));
-        archived[4] = ArchiveFormat.Version + 1;
-        archived[5] = unchecked((byte)~(ArchiveFormat.Version + 1));
+        archived[4] = ArchiveFormat.NewestReadable + 1;
+        archived[5] = unchecked((byte)~(ArchiveFormat.NewestReadable + 1));
 
         var ex = await Assert.ThrowsAsync<PgDrArchiveException>(() => ArchiveObjectHeader.ReadAsync(new MemoryStream(archived), CancellationToken.None));
 

@@ -7,10 +7,19 @@ namespace PgDr.Tests.Archive.Server;
 [Collection(SharedTopology.Name)]
 public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
 {
-    private static WalArchivingRequest Request(bool onStandby) => new()
+    // Planning on a node of this host first proves the postgres account can run pgdr and read the configuration, so
+    // both must be real even though nothing is applied.
+    private static readonly Lazy<Task<string>> ConfigPath = new(async () =>
     {
-        PgDrPath = "/usr/local/bin/pgdr",
-        ConfigPath = "/etc/pgdr/pgdr.json",
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("onstandby");
+        var json = ArchiveTestSupport.ConfigJson("main", [ArchiveTestSupport.FileSystemRepository("local", Path.Combine(directory, "repo"))]);
+        return await ArchiveTestSupport.WriteConfigAsync(directory, json);
+    });
+
+    private static async Task<WalArchivingRequest> Request(bool onStandby) => new()
+    {
+        PgDrPath = PgDrForPostgres.ExecutablePath,
+        ConfigPath = await ConfigPath.Value,
         ArchiveOnStandby = onStandby,
     };
 
@@ -19,7 +28,7 @@ public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
     {
         var standby = fixture.Sandbox.Instance("region-b");
 
-        var plan = await WalArchivingService.SetAsync(standby, Request(onStandby: false), apply: false, restart: false, CancellationToken.None);
+        var plan = await WalArchivingService.SetAsync(standby, await Request(onStandby: false), apply: false, restart: false, CancellationToken.None);
 
         Assert.True(plan.IsStandby);
         Assert.Equal("on", plan.Settings.Single(s => s.Name == "archive_mode").NewValue);
@@ -33,7 +42,7 @@ public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
     {
         var standby = fixture.Sandbox.Instance("region-b");
 
-        var plan = await WalArchivingService.SetAsync(standby, Request(onStandby: true), apply: false, restart: false, CancellationToken.None);
+        var plan = await WalArchivingService.SetAsync(standby, await Request(onStandby: true), apply: false, restart: false, CancellationToken.None);
 
         Assert.Equal("always", plan.Settings.Single(s => s.Name == "archive_mode").NewValue);
         Assert.Null(plan.Note);
@@ -42,7 +51,7 @@ public sealed class WalArchivingOnStandbyTests(SharedTopologyFixture fixture)
     [Fact]
     public async Task A_primary_gets_no_note()
     {
-        var plan = await WalArchivingService.SetAsync(fixture.Sandbox.Instance("region-a"), Request(onStandby: false), apply: false, restart: false, CancellationToken.None);
+        var plan = await WalArchivingService.SetAsync(fixture.Sandbox.Instance("region-a"), await Request(onStandby: false), apply: false, restart: false, CancellationToken.None);
 
         Assert.False(plan.IsStandby);
         Assert.Null(plan.Note);
