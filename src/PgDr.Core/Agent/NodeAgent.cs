@@ -223,7 +223,7 @@ public sealed class NodeAgent
         if (lease is not null && lease.SystemIdentifier != probe.Node.SystemIdentifier.ToString(CultureInfo.InvariantCulture))
         {
             Decide(AgentEventKind.LeaseLost, $"the lease of stanza {lease.Stanza} is for cluster {lease.SystemIdentifier}, this node is cluster {probe.Node.SystemIdentifier}: it may not write", lease);
-            ArmFenceNow();
+            FenceNow();
             return;
         }
 
@@ -239,11 +239,11 @@ public sealed class NodeAgent
             if (!_leaseLostReported)
             {
                 _leaseLostReported = true;
-                Decide(AgentEventKind.LeaseLost, $"the lease is held by {basis.Holder} (generation {basis.Generation}); this node is a writable primary without it and is fenced {(_fenceDeadline is { } d ? $"in {Seconds(d - _clock.Elapsed)}" : "now")}", basis);
+                Decide(AgentEventKind.LeaseLost, $"the lease is held by {basis.Holder} (generation {basis.Generation}); this node is a writable primary without it and is fenced now", basis);
             }
 
             _held = null;
-            ArmFenceNow();
+            FenceNow();
             return;
         }
 
@@ -313,7 +313,7 @@ public sealed class NodeAgent
             _renewalFailures++;
         }
 
-        ArmFenceNow();
+        ArmFence();
         if (!_renewalFailing)
         {
             _renewalFailing = true;
@@ -322,12 +322,27 @@ public sealed class NodeAgent
         }
     }
 
-    /// <summary>A writable primary that has no renewal to go by is fenced at once (the watchdog acts on it).</summary>
-    private void ArmFenceNow()
+    /// <summary>
+    /// A renewal failed: the fence stays due at the deadline of the last renewal that succeeded; a writable primary
+    /// that has none to go by is fenced at once (the watchdog acts on it).
+    /// </summary>
+    private void ArmFence()
     {
         lock (_gate)
         {
             _fenceDeadline ??= _clock.Elapsed;
+        }
+    }
+
+    /// <summary>
+    /// The lease names another node (or another cluster): its holder may already accept writes, so this primary is
+    /// fenced at once, whatever time its own last renewal left it.
+    /// </summary>
+    private void FenceNow()
+    {
+        lock (_gate)
+        {
+            _fenceDeadline = _clock.Elapsed;
         }
     }
 
@@ -694,12 +709,14 @@ public sealed class NodeAgent
             return;
         }
 
-        _followedGeneration = lease.Generation;
         var newPrimary = ClusterNodes.WithCredentialsOf(_settings.Instance, lease.HolderInstance);
         try
         {
             var history = await PgConnector.RunAsync(newPrimary, conn => Failover.TimelineHistory.ReadAsync(conn, cancellationToken), cancellationToken).ConfigureAwait(false);
             var repointed = await StandbyRepointer.RepointAsync(_settings.Instance, newPrimary, history, self.Node.SystemIdentifier, cancellationToken).ConfigureAwait(false);
+
+            // Once per generation: a standby that cannot follow (past the fork) needs a rejoin, not another try.
+            _followedGeneration = lease.Generation;
             Decide(AgentEventKind.Followed, $"follows the lease holder {lease.Holder} ({lease.HolderInstance}) instead of {upstream?.Name ?? "no upstream"}: {repointed}", lease, details: new()
             {
                 ["repointed"] = repointed.Repointed.ToString(CultureInfo.InvariantCulture),
@@ -708,7 +725,8 @@ public sealed class NodeAgent
         }
         catch (PgDrException ex)
         {
-            Decide(AgentEventKind.Followed, $"could not follow the lease holder {lease.Holder} ({lease.HolderInstance}): {ex.Message}", lease, ex.ErrorId);
+            // Tried again next round (the new primary may still be finishing its promotion); reported once per problem.
+            Decide(AgentEventKind.Problem, $"could not follow the lease holder {lease.Holder} ({lease.HolderInstance}) yet: {ex.Message}", lease, ex.ErrorId);
         }
     }
 

@@ -78,9 +78,16 @@ public sealed class AgentPartitionTests(MotoFixture moto) : IClassFixture<MotoFi
         Assert.True(rejoined.Streaming);
         Assert.True(rejoined.DiscardedTransactions >= 1, "the writes region-a took in the partition are what rejoin discards");
         Assert.False(await FailoverSandbox.IsPrimaryAsync(a));
-        await Wait.UntilAsync(
-            async _ => await Sql.ScalarAsync<int>(c, $"SELECT count(*)::int FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = {b.Port}") == 1,
-            Long, "region-c to follow region-b", CancellationToken.None);
+        try
+        {
+            await Wait.UntilAsync(
+                async _ => await Sql.ScalarAsync<int>(c, $"SELECT count(*)::int FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = {b.Port}") == 1,
+                Long, "region-c to follow region-b", CancellationToken.None);
+        }
+        catch (Errors.PgDrException ex)
+        {
+            Assert.Fail($"{ex.Message} Region C's agent: {string.Join(" | ", agentC.Agent.Events)}");
+        }
     }
 
     private LeaseStore LeaseOn(string endpoint, string prefix)
