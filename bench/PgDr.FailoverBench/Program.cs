@@ -153,7 +153,7 @@ static async Task<(string Mode, TimeSpan Rto, TimeSpan Unavailable, IReadOnlyLis
         {
             Host = $"127.0.0.1:{toA.Port},127.0.0.1:{toB.Port}",
             Username = "postgres",
-            Password = a.Password,
+            Passfile = sandbox.PasswordFile,
             Database = "postgres",
             TargetSessionAttributes = "read-write",
             Timeout = 3,

@@ -628,11 +628,17 @@ public sealed class NodeAgent
                 },
                 null,
                 cancellationToken).ConfigureAwait(false);
+
+            // The failover took the lease (with the policy's TTL) before it promoted, and on a loaded host promoting can
+            // take longer than TTL - margin. Renew it at once: the compare-and-swap only succeeds if no one took the lease
+            // since, and the fence is then due from this renewal; otherwise from the failover's start (which may be now).
+            var renewalStart = _clock.Elapsed;
+            var renewed = await RenewTakenLeaseAsync(result.LeaseGeneration, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
-                // The lease was taken at the start of the failover: it must be renewed within FenceAfter from then.
-                _lastRenewalStart = start;
-                _fenceDeadline = start + Policy.FenceAfter;
+                _held = renewed;
+                _lastRenewalStart = renewed is null ? start : renewalStart;
+                _fenceDeadline = _lastRenewalStart + Policy.FenceAfter;
                 _failovers++;
                 _fenced = false;
             }
@@ -650,6 +656,27 @@ public sealed class NodeAgent
         {
             Decide(AgentEventKind.FailoverFailed, $"the failover did not happen: {ex.Message}", lease, ex.ErrorId);
         }
+    }
+
+    /// <summary>The lease this node's failover took (holder and generation), renewed; null when it is not that lease any more or the renewal failed.</summary>
+    private async Task<PgDrLease?> RenewTakenLeaseAsync(long? generation, CancellationToken cancellationToken)
+    {
+        var (current, _) = await LeaseCallAsync(ct => _lease.ReadAsync(ct), cancellationToken).ConfigureAwait(false);
+        if (current is null || !current.IsHeldBy(Name) || current.Generation != generation)
+        {
+            return null;
+        }
+
+        var (renewed, _) = await LeaseCallAsync(ct => _lease.RenewAsync(current, ct), cancellationToken).ConfigureAwait(false);
+        if (renewed is not null)
+        {
+            lock (_gate)
+            {
+                _renewals++;
+            }
+        }
+
+        return renewed;
     }
 
     /// <summary>A peer standby that should take over rather than this one (more WAL received, then priority, then name), or null.</summary>
