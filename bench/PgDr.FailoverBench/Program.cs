@@ -67,12 +67,7 @@ static async Task<(string Mode, TimeSpan Rto, TimeSpan Unavailable, IReadOnlyLis
     await using var lease = LeaseStore.Open(PgDrConfig.Load(sandbox.ConfigPath));
     try
     {
-        // B streams from A across the link.
-        var conninfo = PrimaryConnInfo.Repoint(await ScalarAsync<string>(b, "SELECT current_setting('primary_conninfo')"), new PgInstance("127.0.0.1", toA.Port));
-        await ExecAsync(b, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.ToString().Replace("'", "''")}'");
-        await ExecAsync(b, "SELECT pg_reload_conf()");
-        await Wait.UntilAsync(async _ => await ScalarAsync<long>(b, $"SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = {toA.Port}") == 1,
-            TimeSpan.FromSeconds(60), "B streaming across the link", CancellationToken.None);
+        await StreamAcrossAsync(b, toA.Port);
         if (mode.EndsWith("-sync", StringComparison.Ordinal))
         {
             await ExecAsync(a, "ALTER SYSTEM SET synchronous_standby_names = '\"region-b\"'");
@@ -120,11 +115,7 @@ static async Task<(string Mode, TimeSpan Rto, TimeSpan Unavailable, IReadOnlyLis
     await using var toB = TcpProxy.Start("127.0.0.1", b.Port, latency);
     try
     {
-        var conninfo = PrimaryConnInfo.Repoint(await ScalarAsync<string>(b, "SELECT current_setting('primary_conninfo')"), new PgInstance("127.0.0.1", toA.Port));
-        await ExecAsync(b, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.ToString().Replace("'", "''")}'");
-        await ExecAsync(b, "SELECT pg_reload_conf()");
-        await Wait.UntilAsync(async _ => await ScalarAsync<long>(b, $"SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = {toA.Port}") == 1,
-            TimeSpan.FromSeconds(60), "B streaming across the link", CancellationToken.None);
+        await StreamAcrossAsync(b, toA.Port);
         await ExecAsync(a, "CREATE TABLE bench_writes (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())");
 
         // The default policy (docs/agent.md): heartbeat 1 s, 3 missed, TTL 6 s, renewal every 1 s, margin 2 s.
@@ -158,6 +149,9 @@ static async Task<(string Mode, TimeSpan Rto, TimeSpan Unavailable, IReadOnlyLis
             TargetSessionAttributes = "read-write",
             Timeout = 3,
             Pooling = false,
+            // Npgsql remembers each host's role for HostRecheckSeconds (default 10 s): a client that saw B as a standby
+            // would not try it again for that long. libpq does not cache; with Npgsql, lower it (docs/agent.md).
+            HostRecheckSeconds = 1,
         }.ConnectionString;
         if (!await TryClientWriteAsync(client))
         {
@@ -210,6 +204,16 @@ static async Task<(string Mode, TimeSpan Rto, TimeSpan Unavailable, IReadOnlyLis
     {
         await SandboxService.RemoveAsync(sandbox.Directory, null, CancellationToken.None);
     }
+}
+
+// B streams from A across the link (its proxy port).
+static async Task StreamAcrossAsync(PgInstance b, int port)
+{
+    var conninfo = PrimaryConnInfo.Repoint(await ScalarAsync<string>(b, "SELECT current_setting('primary_conninfo')"), new PgInstance("127.0.0.1", port));
+    await ExecAsync(b, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.ToString().Replace("'", "''")}'");
+    await ExecAsync(b, "SELECT pg_reload_conf()");
+    await Wait.UntilAsync(async _ => await ScalarAsync<long>(b, $"SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = {port}") == 1,
+        TimeSpan.FromSeconds(60), "B streaming across the link", CancellationToken.None);
 }
 
 static PgDrStep Step(string name, TimeSpan startedAfter, TimeSpan duration) =>

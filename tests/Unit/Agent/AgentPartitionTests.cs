@@ -69,6 +69,10 @@ public sealed class AgentPartitionTests(MotoFixture moto) : IClassFixture<MotoFi
         Assert.Equal(("region-b", 2L), ((await leaseB.ReadAsync(CancellationToken.None))!.Holder, (await leaseB.ReadAsync(CancellationToken.None))!.Generation));
 
         // Healed: the old primary stays fenced (stopped, and marked standby so a restart cannot make it writable), and rejoins.
+        // The partition outlasted every connection across it (as wal_receiver_timeout or TCP keepalive would end them):
+        // the WAL region-a sent into the cut link is not delivered to region-c after the heal. (If it were, region-c
+        // would hold WAL past region-b's fork and its agent would report that it must be rejoined, not followed.)
+        intoA.ResetConnections();
         intoA.Heal();
         aToRepository.Heal();
         var dataDirectory = sb.Sandbox.Node("region-a").DataDirectory;

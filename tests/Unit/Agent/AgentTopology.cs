@@ -81,8 +81,23 @@ public sealed class RunningAgent : IAsyncDisposable
         return Agent.Events.First(e => e.Kind == kind);
     }
 
-    public Task WaitForRoleAsync(AgentRole role, TimeSpan timeout) =>
-        Wait.UntilAsync(_ => Task.FromResult(Agent.Status.Role == role), timeout, $"{Name} to be {role} (is {Agent.Status.Role})", CancellationToken.None);
+    public async Task WaitForRoleAsync(AgentRole role, TimeSpan timeout)
+    {
+        try
+        {
+            await Wait.UntilAsync(_ => Task.FromResult(Agent.Status.Role == role || _run.IsCompleted), timeout, $"{Name} to be {role}", CancellationToken.None);
+        }
+        catch (Errors.PgDrException ex)
+        {
+            Assert.Fail($"{ex.Message} It is {Agent.Status.Role}; its events: {string.Join(" | ", Agent.Events)}");
+        }
+
+        if (_run.IsCompleted)
+        {
+            await _run; // a failed agent: its exception is the test's failure
+            Assert.Fail($"{Name}'s agent stopped; its events: {string.Join(" | ", Agent.Events)}");
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -212,6 +227,7 @@ public static class AgentTestSupport
             Database = "postgres",
             TargetSessionAttributes = "read-write",
             Timeout = 3,
+            HostRecheckSeconds = 1,
             Pooling = false,
         }.ConnectionString;
 
