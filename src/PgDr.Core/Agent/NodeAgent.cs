@@ -126,15 +126,21 @@ public sealed class NodeAgent
                 + $"{Policy.MissedHeartbeats} missed heartbeats every {Seconds(Policy.HeartbeatInterval)}{(HttpPort == 0 ? string.Empty : $", HTTP on {_settings.HttpAddress}:{HttpPort}")}", null);
             await TickAsync(stopping.Token).ConfigureAwait(false);
             watchdog = Task.Run(() => WatchdogAsync(stopping.Token), CancellationToken.None);
+            var roundStart = TimeSpan.Zero;
             while (!stopping.IsCancellationRequested)
             {
+                // Rounds start every interval, not an interval after the last one ended: a round can take a second
+                // (a dead primary's heartbeat timeout, a slow repository), and renewals and expiry checks must not drift
+                // by that much.
                 var interval = _held is not null ? Policy.RenewInterval : Policy.HeartbeatInterval;
-                if (!_tickAgainNow)
+                var wait = roundStart + interval - _clock.Elapsed;
+                if (!_tickAgainNow && wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(interval, stopping.Token).ConfigureAwait(false);
+                    await Task.Delay(wait, stopping.Token).ConfigureAwait(false);
                 }
 
                 _tickAgainNow = false;
+                roundStart = _clock.Elapsed;
                 await TickAsync(stopping.Token).ConfigureAwait(false);
             }
         }
