@@ -37,13 +37,29 @@ public sealed class AgentPartitionTests(MotoFixture moto) : IClassFixture<MotoFi
         var leaseB = sb.Own(LeaseOn(moto.Endpoint, prefix));
         var leaseC = sb.Own(LeaseOn(moto.Endpoint, prefix));
         var policy = TestPolicy.Fast(new() { ["region-b"] = 10, ["region-c"] = 5 });
+
+        // The S3 client's first call (its set-up) can outlast the agent's lease-call bound on a loaded host, and a writable
+        // primary whose agent cannot read the lease at start is fenced at once: make that first call here.
+        foreach (var store in new[] { leaseA, leaseB, leaseC })
+        {
+            await store.ReadAsync(CancellationToken.None);
+        }
+
         var agentA = sb.Own(new RunningAgent(AgentSettingsFor(sb, "region-a", policy, advertise: $"127.0.0.1:{intoA.Port}"), leaseA));
         var agentB = sb.Own(new RunningAgent(AgentSettingsFor(sb, "region-b", policy, peers: [("region-c", c)]), leaseB));
         var agentC = sb.Own(new RunningAgent(AgentSettingsFor(sb, "region-c", policy, peers: [("region-b", b)]), leaseC));
         await agentA.WaitForRoleAsync(AgentRole.Primary, Long);
         await agentB.WaitForRoleAsync(AgentRole.Standby, Long);
         await agentC.WaitForRoleAsync(AgentRole.Standby, Long);
-        await Sql.ExecuteAsync(a, "CREATE TABLE probe_writes (node text, n bigint)");
+        try
+        {
+            await Sql.ExecuteAsync(a, "CREATE TABLE probe_writes (node text, n bigint)");
+        }
+        catch (Errors.PgDrException ex)
+        {
+            Assert.Fail($"{ex.Message} Region A's agent: {string.Join(" | ", agentA.Agent.Events)}");
+        }
+
         await FailoverSandbox.WaitForTableAsync(b, "probe_writes");
         await FailoverSandbox.WaitForTableAsync(c, "probe_writes");
 
