@@ -329,14 +329,16 @@ public sealed class NodeAgent
     }
 
     /// <summary>
-    /// A renewal failed: the fence stays due at the deadline of the last renewal that succeeded; a writable primary
-    /// that has none to go by is fenced at once (the watchdog acts on it).
+    /// A renewal failed: the fence stays due at the deadline of the last renewal that succeeded. A writable primary that
+    /// this agent never renewed (it just started, and the repository did not answer) counts from the agent's start, as
+    /// the docs say: one failed read of the lease at start must not stop a healthy primary. (A primary that was cut off
+    /// before its agent restarted is fenced TTL - margin after that restart: docs/agent.md, the margin.)
     /// </summary>
     private void ArmFence()
     {
         lock (_gate)
         {
-            _fenceDeadline ??= _clock.Elapsed;
+            _fenceDeadline ??= (_lastRenewalStart ?? TimeSpan.Zero) + Policy.FenceAfter;
         }
     }
 
