@@ -85,8 +85,11 @@ Describe 'Start-PgDrAgent' {
     }
 
     It 'leaves its decisions for Get-PgDrEvent, oldest first' {
-        $kinds = (Get-PgDrEvent -Path $events).Kind | ForEach-Object ToString
-        $kinds | Should -Be @('AgentStarted', 'LeaseAcquired', 'AgentStopped')
-        (Get-PgDrEvent -ConfigPath $agentConfig -Last 1).Reason | Should -BeLike '*parked*'
+        # A slow first lease read on a loaded host adds a LeaseRenewalFailed before the LeaseAcquired: not asserted here.
+        $kinds = @((Get-PgDrEvent -Path $events).Kind | ForEach-Object ToString)
+        $kinds[0] | Should -Be 'AgentStarted'
+        $kinds | Should -Contain 'LeaseAcquired'
+        $kinds[-1] | Should -Be 'AgentStopped'
+        (Get-PgDrEvent -ConfigPath $agentConfig -Last 1).Reason | Should -BeLike '*is parked without a TTL*'
     }
 }

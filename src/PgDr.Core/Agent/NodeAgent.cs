@@ -786,8 +786,7 @@ public sealed class NodeAgent
         using var bound = new CancellationTokenSource(Policy.LeaseCallTimeout);
         try
         {
-            var parked = await _lease.TakeAsync(held, new LeaseClaim(Name, _settings.AdvertisedInstance, ulong.Parse(held.SystemIdentifier, CultureInfo.InvariantCulture), held.Timeline, $"parked: the agent of {Name} stopped"), null, bound.Token)
-                .WaitAsync(Policy.LeaseCallTimeout).ConfigureAwait(false);
+            var parked = await ParkAsync(held, bound.Token).WaitAsync(Policy.LeaseCallTimeout).ConfigureAwait(false);
             Emit(AgentEventKind.AgentStopped, $"stopped; the lease (generation {parked.Generation}) is parked without a TTL: no automated failover until an agent renews it", parked);
         }
         catch (Exception ex) when (ex is PgDrException or OperationCanceledException or TimeoutException)
@@ -799,6 +798,30 @@ public sealed class NodeAgent
 
             await FenceAsync().ConfigureAwait(false);
             Emit(AgentEventKind.AgentStopped, $"stopped; the lease could not be parked ({ex.Message}), so this primary was fenced", _lastLease, (ex as PgDrException)?.ErrorId);
+        }
+    }
+
+    /// <summary>
+    /// Writes the lease once more without a TTL. A renewal that was in flight when the agent was asked to stop may have
+    /// landed after <paramref name="held"/> was recorded: a lease of this holder and generation is only ever written by
+    /// this agent, so the park is retried on the version read.
+    /// </summary>
+    private async Task<PgDrLease> ParkAsync(PgDrLease held, CancellationToken cancellationToken)
+    {
+        var claim = new LeaseClaim(Name, _settings.AdvertisedInstance, ulong.Parse(held.SystemIdentifier, CultureInfo.InvariantCulture), held.Timeline, $"parked: the agent of {Name} stopped");
+        try
+        {
+            return await _lease.TakeAsync(held, claim, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException ex) when (ex.ErrorId == ErrorIds.LeaseConflict)
+        {
+            var current = await _lease.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (current is null || !current.IsHeldBy(Name) || current.Generation != held.Generation)
+            {
+                throw;
+            }
+
+            return await _lease.TakeAsync(current, claim, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
