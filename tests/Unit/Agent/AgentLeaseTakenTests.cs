@@ -90,8 +90,9 @@ public sealed class AgentLeaseTakenTests
         Assert.Equal("region-x", fenced.LeaseHolder);
         Assert.False(await sb.Sandbox.Cluster("region-a").IsRunningAsync(CancellationToken.None));
         Assert.True(File.Exists(Path.Combine(sb.Sandbox.Node("region-a").DataDirectory, "standby.signal")));
-        await WaitForHttpAsync(httpA, "/primary", HttpStatusCode.ServiceUnavailable, Long);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, await GetAsync(httpA, "/health"));
+        // The endpoint answers from the view of the agent's last round: the round after the fence sees PostgreSQL down.
+        await WaitForHttpAsync(httpA, "/health", HttpStatusCode.ServiceUnavailable, Long);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await GetAsync(httpA, "/primary"));
         var lease = (await sb.Lease.ReadAsync(CancellationToken.None))!;
         Assert.Equal("region-x", lease.Holder);
         Assert.False(b.Has(AgentEventKind.FailoverStarted));
