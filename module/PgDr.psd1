@@ -42,6 +42,8 @@
         'Join-PgCluster'
         'Get-PgDrLease'
         'Test-PgDrConfiguration'
+        'Start-PgDrAgent'
+        'Get-PgDrEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

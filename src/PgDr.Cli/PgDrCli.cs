@@ -24,7 +24,7 @@ public static class PgDrCli
         root.Subcommands.Add(ConfigCommands.Build());
         root.Subcommands.Add(RepoCommands.Build());
         root.Subcommands.Add(CheckCommands.Build());
-        foreach (var command in FailoverCommands.Build())
+        foreach (var command in FailoverCommands.Build().Concat(AgentCommands.Build()))
         {
             root.Subcommands.Add(command);
         }

@@ -49,4 +49,6 @@ internal static class JsonOutput
 [JsonSerializable(typeof(PgDr.Failover.Lease.PgDrLease))]
 [JsonSerializable(typeof(IReadOnlyList<PgDr.Diagnostics.PgDrCheck>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(IReadOnlyList<PgDr.Agent.Events.PgDrAgentEvent>))]
+[JsonSerializable(typeof(PgDr.Agent.Events.PgDrAgentEvent))]
 internal sealed partial class PgDrJsonContext : JsonSerializerContext;

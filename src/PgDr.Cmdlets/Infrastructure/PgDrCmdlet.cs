@@ -95,6 +95,60 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Runs a long engine operation that produces objects as it goes (the agent's events): each is written to the
+    /// pipeline from the pipeline thread as soon as it comes; Ctrl+C, or a command downstream that stops the pipeline,
+    /// cancels the operation, which then ends normally before the command returns. A failure terminates the command.
+    /// </summary>
+    protected void RunStreaming<TItem>(Func<Action<TItem>, CancellationToken, Task> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var items = new ConcurrentQueue<TItem>();
+        var task = operation(items.Enqueue, CancellationToken);
+        var written = false;
+        try
+        {
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
+            {
+                while (items.TryDequeue(out var item))
+                {
+                    WriteObject(item);
+                }
+            }
+
+            while (items.TryDequeue(out var item))
+            {
+                WriteObject(item);
+            }
+
+            written = true;
+        }
+        finally
+        {
+            if (!written)
+            {
+                // WriteObject threw: a command downstream has all it wanted (Select-Object -First) or the pipeline failed.
+                // The operation must not outlive the command (an agent would go on holding its port and its lease):
+                // cancel it and wait until it has finished its own way out (the agent parks its lease or fences).
+                _cancellation.Cancel();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+            }
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (PgDrException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex));
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
     private T Run<T>(Func<IProgress<PgDrProgress>, CancellationToken, Task<T>> operation)
     {
         var reports = new ConcurrentQueue<PgDrProgress>();

@@ -165,4 +165,8 @@ public static class ErrorIds
     public const string RejoinNodeHoldsLease = "RejoinNodeHoldsLease";
     public const string RejoinNeedsBaseBackup = "RejoinNeedsBaseBackup";
     public const string RewindFailed = "RewindFailed";
+
+    // The node agent (pgdr agent): its HTTP endpoint's port is taken, or it was asked to run without an agent section
+    public const string AgentPortInUse = "AgentPortInUse";
+    public const string AgentEventLogNotFound = "AgentEventLogNotFound";
 }

@@ -61,6 +61,29 @@ public static class ClusterNodes
         }
     }
 
+    /// <summary>
+    /// The same, but a node that does not answer within <paramref name="timeout"/> (null: the connection timeout) counts as
+    /// unreachable: across a partition a connection attempt hangs instead of failing.
+    /// </summary>
+    public static async Task<(PgNode? Node, PgDrException? Failure)> TryReadAsync(PgInstance instance, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (timeout is not { } limit)
+        {
+            return await TryReadAsync(instance, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(limit);
+        try
+        {
+            return await TryReadAsync(instance, bounded.Token).WaitAsync(limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, new PgDrConnectionException(ErrorIds.HostUnreachable, PgDrErrorCategory.ConnectionError, $"Cannot reach {instance}: no answer within {limit.TotalSeconds:0.#} s.", instance, ex));
+        }
+    }
+
     /// <summary>Refuses a node of another cluster: physical replication only joins nodes that share pg_control's identifier.</summary>
     public static void RequireSameCluster(PgNode node, ulong systemIdentifier, string whose)
     {

@@ -1,5 +1,6 @@
 using PgDr.Connections;
 using PgDr.Failover.Lease;
+using PgDr.Topology;
 
 namespace PgDr.Failover;
 
@@ -35,4 +36,27 @@ public sealed class FailoverRequest
 
     /// <summary>Why, recorded in the lease.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// A lease with a TTL that the caller has already watched stay unchanged for a whole TTL on its own monotonic clock
+    /// (the agent, issue 13): it is taken at exactly that version, without waiting for another TTL. If the lease changed
+    /// since, the failover fails with LeaseConflict and changes nothing.
+    /// </summary>
+    public PgDrLease? ExpiredLease { get; init; }
+
+    /// <summary>
+    /// When the old primary cannot be read: the last WAL position the caller saw it at (the agent's heartbeats). The
+    /// loss is then judged against it (at least this far behind; what the old primary wrote after it stays unknown)
+    /// instead of being refused as unknown. Null: an unreachable old primary leaves the loss unknown (Force needed).
+    /// </summary>
+    public PgLsn? LastKnownOldPrimaryLsn { get; init; }
+
+    /// <summary>
+    /// How long the checks wait for the old primary to answer before taking it as unreachable; null: the connection
+    /// timeout. The agent has just seen it miss its heartbeats and bounds this by its heartbeat timeout.
+    /// </summary>
+    public TimeSpan? OldPrimaryTimeout { get; init; }
+
+    /// <summary>host:port the new holder is written with in the lease (how the other nodes reach it); default the target's.</summary>
+    public string? HolderInstance { get; init; }
 }

@@ -242,7 +242,7 @@ public static class FailoverService
         var oldInstance = request.OldPrimary
             ?? (lease is not null && !lease.IsHeldBy(targetName) ? ClusterNodes.WithCredentialsOf(request.Target, lease.HolderInstance) : null)
             ?? await ClusterNodes.ConfiguredUpstreamAsync(request.Target, cancellationToken).ConfigureAwait(false);
-        var (oldNode, oldFailure) = oldInstance is null ? (null, null) : await ClusterNodes.TryReadAsync(oldInstance, cancellationToken).ConfigureAwait(false);
+        var (oldNode, oldFailure) = oldInstance is null ? (null, null) : await ClusterNodes.TryReadAsync(oldInstance, request.OldPrimaryTimeout, cancellationToken).ConfigureAwait(false);
         var oldName = oldNode is not null ? ClusterNodes.NameOf(oldNode) : lease is not null && !lease.IsHeldBy(targetName) ? lease.Holder : oldInstance?.Name;
 
         if (oldNode is not null)
@@ -291,6 +291,22 @@ public static class FailoverService
     {
         if (checks.OldNode?.CurrentLsn is not { } primaryAt)
         {
+            if (request.LastKnownOldPrimaryLsn is { } lastSeen)
+            {
+                // The agent's case: the loss is at least what the target lacks of the old primary's last position seen.
+                var have = checks.Target.ReceiveLsn ?? checks.Target.ReplayLsn ?? new PgLsn(0);
+                var behind = lastSeen.BytesSince(have);
+                if (behind > request.MaxDataLossBytes && !request.Force)
+                {
+                    throw new PgDrInvalidOperationException(
+                        ErrorIds.DataLossExceedsLimit,
+                        $"{checks.TargetName} has received up to {have}, at least {behind} bytes behind the old primary's last position seen ({lastSeen}); the limit is {request.MaxDataLossBytes} bytes. Nothing was changed.",
+                        request.Target);
+                }
+
+                return $"old primary unreachable: at least {behind} bytes behind its last position seen ({lastSeen}); what it wrote after that is unknown";
+            }
+
             if (!request.Force)
             {
                 throw new PgDrInvalidOperationException(
@@ -318,7 +334,7 @@ public static class FailoverService
 
     private static async Task<PgDrLease> TakeLeaseAsync(FailoverRequest request, Checks checks, CancellationToken cancellationToken)
     {
-        var claim = new LeaseClaim(checks.TargetName, request.Target.Name, checks.SystemIdentifier, checks.Target.Timeline, request.Reason ?? $"failover from {checks.OldPrimaryName ?? "an unknown primary"}");
+        var claim = new LeaseClaim(checks.TargetName, request.HolderInstance ?? request.Target.Name, checks.SystemIdentifier, checks.Target.Timeline, request.Reason ?? $"failover from {checks.OldPrimaryName ?? "an unknown primary"}");
         if (checks.Lease is not null && checks.Lease.IsHeldBy(checks.TargetName))
         {
             return checks.Lease;
@@ -331,7 +347,19 @@ public static class FailoverService
     private static async Task<PgDrLease> TakeLiveLeaseAsync(FailoverRequest request, Checks checks, bool fenced, IProgress<PgDrProgress>? progress, CancellationToken cancellationToken)
     {
         var observed = checks.Lease!;
-        if (!fenced && !request.Force)
+        if (request.ExpiredLease is { } seen && !fenced && !request.Force)
+        {
+            // The caller watched it expire already: take it at that version, or not at all.
+            if (seen.Version != observed.Version)
+            {
+                throw new PgDrException(
+                    ErrorIds.LeaseConflict,
+                    PgDrErrorCategory.ResourceBusy,
+                    $"The lease changed since it was seen to expire (now generation {observed.Generation}, held by {observed.Holder}): its holder renewed it or another node took it. Nothing was changed.",
+                    request.Target);
+            }
+        }
+        else if (!fenced && !request.Force)
         {
             progress?.Report(new PgDrProgress(Activity, $"waiting {observed.TtlSeconds} s for the lease of {observed.Holder} to expire"));
             var (expired, latest) = await request.Lease!.WaitForExpiryAsync(observed, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
@@ -346,7 +374,7 @@ public static class FailoverService
             observed = latest!;
         }
 
-        var claim = new LeaseClaim(checks.TargetName, request.Target.Name, checks.SystemIdentifier, checks.Target.Timeline, request.Reason ?? $"failover from {checks.OldPrimaryName}");
+        var claim = new LeaseClaim(checks.TargetName, request.HolderInstance ?? request.Target.Name, checks.SystemIdentifier, checks.Target.Timeline, request.Reason ?? $"failover from {checks.OldPrimaryName}");
         return await request.Lease!.TakeAsync(observed, claim, observed.TtlSeconds, cancellationToken).ConfigureAwait(false);
     }
 

@@ -42,12 +42,12 @@ public sealed class ControlledNode
 public static class NodeControl
 {
     /// <summary>The node behind <paramref name="instance"/>, or null when it does not run on this host.</summary>
-    public static async Task<ControlledNode?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken)
+    public static async Task<ControlledNode?> TryResolveAsync(PgInstance instance, CancellationToken cancellationToken, PgServiceSpec? spec = null)
     {
         IPostgresService service;
         try
         {
-            service = await PostgresServices.ForInstanceAsync(instance, null, cancellationToken).ConfigureAwait(false);
+            service = await PostgresServices.ForInstanceAsync(instance, spec, cancellationToken).ConfigureAwait(false);
         }
         catch (PgDrException ex) when (ex.ErrorId == ErrorIds.ServiceNotControlled)
         {
@@ -58,10 +58,10 @@ public static class NodeControl
     }
 
     /// <summary>A data directory on this host, running or not, with the service that runs it.</summary>
-    public static async Task<ControlledNode> ForDataDirectoryAsync(string dataDirectory, CancellationToken cancellationToken)
+    public static async Task<ControlledNode> ForDataDirectoryAsync(string dataDirectory, CancellationToken cancellationToken, PgServiceSpec? spec = null)
     {
         var full = Path.GetFullPath(dataDirectory);
-        var service = await PostgresServices.ForDataDirectoryAsync(full, null, ReadMajorVersion(full), cancellationToken).ConfigureAwait(false);
+        var service = await PostgresServices.ForDataDirectoryAsync(full, spec, ReadMajorVersion(full), cancellationToken).ConfigureAwait(false);
         return await WithToolsAsync(service, full, cancellationToken).ConfigureAwait(false);
     }
 

@@ -67,6 +67,14 @@ public sealed class PgDrConfig
     public LeaseConfig? Lease { get; set; }
 
     /// <summary>
+    /// The node agent's section (pgdr agent), kept unread here: archive_command and restore_command read this file once
+    /// per segment and must neither pay for nor be broken by it. <see cref="Agent.AgentSettings.FromConfig"/> reads and
+    /// checks it.
+    /// </summary>
+    [JsonPropertyName("agent")]
+    public JsonElement? Agent { get; set; }
+
+    /// <summary>
     /// The repository that keeps the single-writer lease: the one <c>lease.repository</c> names, else the first
     /// required repository. One repository, not a majority of several: a compare-and-swap across independent stores is
     /// not atomic, and two failovers could each win a different majority of partial writes (docs/failover.md).
