@@ -41,7 +41,9 @@ public abstract class ArchivedClusterFixture : IAsyncLifetime
             var json = ArchiveTestSupport.ConfigJson(Stanza, await RepositoriesAsync(Directory), "zstd", keyFile);
             ConfigPath = await ArchiveTestSupport.WriteConfigAsync(Directory, json);
             _sandbox = await SandboxService.CreateAsync(new SandboxSpec { Directory = Path.Combine(Directory, "sandbox"), Standbys = StandbyCount }, progress: null, CancellationToken.None);
-            await WalArchivingService.SetAsync(Primary, new WalArchivingRequest { PgDrPath = PgDrForPostgres.ExecutablePath, ConfigPath = ConfigPath }, apply: true, restart: true, CancellationToken.None);
+            // The NativeAOT pgdr, as users install it: Test-PgWalArchiving rightly calls the framework-dependent one unhealthy.
+            var pgdr = await NativePgDrFixture.PrivateCopyAsync();
+            await WalArchivingService.SetAsync(Primary, new WalArchivingRequest { PgDrPath = pgdr, ConfigPath = ConfigPath }, apply: true, restart: true, CancellationToken.None);
             await ArchiveCurrentSegmentAsync();
         }
         catch

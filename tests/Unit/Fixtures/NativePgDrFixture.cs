@@ -20,15 +20,21 @@ public sealed class NativePgDrFixture : IAsyncLifetime
     /// <summary>artifacts/pgdr-native/pgdr, as this run published it.</summary>
     public static Task<string> PublishedPathAsync() => Published.Value;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _path = await PrivateCopyAsync();
+
+    /// <summary>
+    /// A private copy of this run's NativeAOT pgdr where the postgres account can run it (the checkout may be under
+    /// root's home): what a fixture points archive_command at. A later publish must not replace the binary under a
+    /// running test, hence a copy per caller.
+    /// </summary>
+    public static async Task<string> PrivateCopyAsync()
     {
         var published = await Published.Value;
-
-        // A private copy per fixture: a later publish must not replace the binary under a running test.
         var directory = TestDirectories.Path("native-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
-        _path = Path.Combine(directory, "pgdr");
-        File.Copy(published, _path);
+        var path = Path.Combine(directory, "pgdr");
+        File.Copy(published, path);
+        return path;
     }
 
     private static async Task<string> PublishAsync()
