@@ -5,9 +5,9 @@
 #   version         the package version (build/Package.proj passes Directory.Build.props' Version); default: what the
 #                   pgdr itself reports, when it runs on this machine
 # Writes <output-directory>/pgdr_<version>_<architecture>.deb holding /usr/bin/pgdr, the example /etc/pgdr/pgdr.json
-# (a conffile, 0640; postinst gives it to postgres), the spool directory /var/spool/pgdr, and whatever lies under
-# build/deb/root/ at the same paths: the node agent's systemd unit goes there (root/lib/systemd/system/, issue 13), with
-# its enabling in postinst.
+# (a conffile, 0640; postinst gives it to postgres), the spool directory /var/spool/pgdr, and the node agent's systemd
+# unit (packaging/systemd/pgdr-agent.service), installed but not enabled: an agent can stop PostgreSQL (self-fencing),
+# so it runs only once its 'agent' section is configured and someone ran `systemctl enable --now pgdr-agent`.
 set -euo pipefail
 pgdr=$1 out=$2 arch=${3:-amd64} version=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,7 @@ install -d "$stage/DEBIAN" "$stage/usr/bin" "$stage/etc/pgdr"
 install -d -m 0700 "$stage/var/spool/pgdr"
 install -m 0755 "$pgdr" "$stage/usr/bin/pgdr"
 install -m 0640 "$here/pgdr.json" "$stage/etc/pgdr/pgdr.json"
-if [ -d "$here/root" ]; then cp -a "$here/root/." "$stage/"; fi
+install -D -m 0644 "$here/../../packaging/systemd/pgdr-agent.service" "$stage/lib/systemd/system/pgdr-agent.service"
 install -m 0644 "$here/conffiles" "$stage/DEBIAN/conffiles"
 install -m 0755 "$here/postinst" "$here/postrm" "$stage/DEBIAN/"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"

@@ -25,7 +25,7 @@ public sealed class DebianPackageTests
     }
 
     [Fact]
-    public async Task The_package_holds_the_NativeAOT_pgdr_an_example_configuration_as_conffile_and_the_spool_with_a_sane_control_file()
+    public async Task The_package_holds_the_NativeAOT_pgdr_an_example_configuration_as_conffile_the_spool_and_the_agent_unit_with_a_sane_control_file()
     {
         var info = await RunCheckedAsync("dpkg-deb", "--info", Package);
         var contents = await RunCheckedAsync("dpkg-deb", "--contents", Package);
@@ -42,6 +42,7 @@ public sealed class DebianPackageTests
         Assert.Matches(@"(?m)^-rwxr-xr-x root/root .* \./usr/bin/pgdr$", contents);
         Assert.Matches(@"(?m)^-rw-r----- root/root .* \./etc/pgdr/pgdr\.json$", contents);
         Assert.Matches(@"(?m)^drwx------ root/root .* \./var/spool/pgdr/$", contents);
+        Assert.Matches(@"(?m)^-rw-r--r-- root/root .* \./lib/systemd/system/pgdr-agent\.service$", contents);
         // The very binary artifacts/pgdr-native holds, so its benchmark figures are the package's.
         Assert.Equal(ArchiveTestSupport.Sha256(await NativePgDrFixture.PublishedPathAsync()), ArchiveTestSupport.Sha256(Path.Combine(extracted, "usr", "bin", "pgdr")));
         var example = PgDr.Archive.Configuration.PgDrConfig.Load(Path.Combine(extracted, "etc", "pgdr", "pgdr.json"));
