@@ -115,7 +115,8 @@ public sealed class BackupRefusalTests(FileSystemArchivedClusterFixture fixture)
         var error = await Assert.ThrowsAnyAsync<PgDrException>(() => RestoreService.PlanAsync(
             fixture.Config, new RestoreRequest { DataDirectory = directory, Label = label, PgDrPath = pgdr }, CancellationToken.None));
 
-        Assert.Equal(ErrorIds.RestoreCommandNotUsable, error.ErrorId);
+        // Refused where every pgdr named for PostgreSQL is checked (PgDrExecutable.LocateAsync, as Set-PgWalArchiving does).
+        Assert.Equal(ErrorIds.ServiceAccountAccessDenied, error.ErrorId);
         Assert.False(Directory.Exists(directory));
     }
 

@@ -373,7 +373,10 @@ public static class BackupService
             return await BackupCatalog.ReadManifestAsync(first.Repository, _stanza, prior.Label, encoding.Key, cancellationToken).ConfigureAwait(false);
         }
 
-        /// <summary>A new label, claimed by creating its start marker (create-only) in every live repository.</summary>
+        /// <summary>
+        /// A new label, claimed by creating its start marker (create-only) in every live repository. A backup that
+        /// completed in the same second has removed its start marker but left its manifest: that label is taken too.
+        /// </summary>
         private async Task<string> ClaimLabelAsync(BackupType type, CancellationToken cancellationToken)
         {
             for (var attempt = 1; ; attempt++)
@@ -383,6 +386,12 @@ public static class BackupService
                 var taken = false;
                 await ForEachTargetAsync(async t =>
                 {
+                    if (await t.Repository.StatAsync(BackupLayout.ManifestKey(_stanza, label), cancellationToken).ConfigureAwait(false) is not null)
+                    {
+                        taken = true;
+                        return;
+                    }
+
                     var started = new BackupStarted { Label = label, Host = Environment.MachineName, ProcessId = Environment.ProcessId, StartedAt = now };
                     if (await CatalogDocument.PutAsync(t.Repository, BackupLayout.StartedKey(_stanza, label), started, BackupJsonContext.Default.BackupStarted, encoding, cancellationToken).ConfigureAwait(false) == PutOutcome.AlreadyExists)
                     {
