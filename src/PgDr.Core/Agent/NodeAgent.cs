@@ -590,16 +590,17 @@ public sealed class NodeAgent
     private async Task ConsiderFailoverAsync(NodeProbeResult self, PgDrLease lease, PgInstance oldPrimary, CancellationToken cancellationToken)
     {
         var received = self.Node.ReceiveLsn ?? self.Node.ReplayLsn ?? new PgLsn(0);
-        var refusal =
-            !Policy.AutomaticFailover ? "automatic failover is off in this node's policy"
-            : !Policy.MayTakeOver(Region) ? $"region {Region} may not take over (policy.regions: {string.Join(", ", Policy.Regions)})"
-            : _holderChangedAt is { } changed && _clock.Elapsed - changed < Policy.HoldOff ? $"the lease changed holder less than the hold-off of {Seconds(Policy.HoldOff)} ago (flapping protection)"
-            : _lastPrimaryLsn is not { } last ? "this agent never saw the primary's WAL position, so the data loss cannot be bounded"
-            : last.BytesSince(received) > Policy.MaxDataLossBytes ? $"it received up to {received}, {last.BytesSince(received)} bytes behind the primary's last position seen ({last}); policy.maxDataLossBytes is {Policy.MaxDataLossBytes}"
-            : null;
+        // Each refusal names the policy setting that made it (the event's "policy" detail, stable for runbooks and tests).
+        var (setting, refusal) =
+            !Policy.AutomaticFailover ? ("automaticFailover", "automatic failover is off in this node's policy")
+            : !Policy.MayTakeOver(Region) ? ("regions", $"region {Region} may not take over (policy.regions: {string.Join(", ", Policy.Regions)})")
+            : _holderChangedAt is { } changed && _clock.Elapsed - changed < Policy.HoldOff ? ("holdOffSeconds", $"the lease changed holder less than the hold-off of {Seconds(Policy.HoldOff)} ago (flapping protection)")
+            : _lastPrimaryLsn is not { } last ? ("maxDataLossBytes", "this agent never saw the primary's WAL position, so the data loss cannot be bounded")
+            : last.BytesSince(received) > Policy.MaxDataLossBytes ? ("maxDataLossBytes", $"it received up to {received}, {last.BytesSince(received)} bytes behind the primary's last position seen ({last}); policy.maxDataLossBytes is {Policy.MaxDataLossBytes}")
+            : (null, null);
         if (refusal is not null)
         {
-            Decide(AgentEventKind.FailoverRefused, $"{lease.Holder} is gone and its lease expired, but this node does not take over: {refusal}", lease);
+            Decide(AgentEventKind.FailoverRefused, $"{lease.Holder} is gone and its lease expired, but this node does not take over: {refusal}", lease, details: new() { ["policy"] = setting! });
             return;
         }
 
@@ -618,6 +619,7 @@ public sealed class NodeAgent
             + (better is null ? string.Empty : $"; {better} did not take over within a TTL");
         Decide(AgentEventKind.FailoverStarted, $"taking over: {reason}", lease, details: new() { ["receivedLsn"] = received.ToString(), ["primaryLastLsn"] = _lastPrimaryLsn?.ToString() ?? "-" });
         var start = _clock.Elapsed;
+        (PgDrLease Lease, TimeSpan Start)? kept = null;
         try
         {
             var result = await FailoverService.RunAsync(
@@ -633,19 +635,28 @@ public sealed class NodeAgent
                     CatchUpTimeout = Policy.ProbeTimeout,
                     HolderInstance = _settings.AdvertisedInstance,
                     Reason = $"automated failover by the agent of {Name}: {reason}",
+                    LeaseRenewInterval = Policy.RenewInterval,
+                    LeaseRenewed = (renewed, startedAt) =>
+                    {
+                        lock (_gate)
+                        {
+                            kept = (renewed, _clock.Elapsed - Stopwatch.GetElapsedTime(startedAt));
+                            _renewals++;
+                        }
+                    },
                 },
                 null,
                 cancellationToken).ConfigureAwait(false);
 
-            // The failover took the lease (with the policy's TTL) before it promoted, and on a loaded host promoting can
-            // take longer than TTL - margin. Renew it at once: the compare-and-swap only succeeds if no one took the lease
-            // since, and the fence is then due from this renewal; otherwise from the failover's start (which may be now).
+            // The failover took the lease (with the policy's TTL) and kept it renewed until it returned. Renew it at once
+            // from here on: the compare-and-swap only succeeds if no one took the lease since, and the fence is then due
+            // from this renewal; otherwise from the failover's last renewal (or its start, if it never wrote the lease).
             var renewalStart = _clock.Elapsed;
             var renewed = await RenewTakenLeaseAsync(result.LeaseGeneration, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
-                _held = renewed;
-                _lastRenewalStart = renewed is null ? start : renewalStart;
+                _held = renewed ?? kept?.Lease;
+                _lastRenewalStart = renewed is not null ? renewalStart : kept?.Start ?? start;
                 _fenceDeadline = _lastRenewalStart + Policy.FenceAfter;
                 _failovers++;
                 _fenced = false;

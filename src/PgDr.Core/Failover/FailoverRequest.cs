@@ -59,4 +59,16 @@ public sealed class FailoverRequest
 
     /// <summary>host:port the new holder is written with in the lease (how the other nodes reach it); default the target's.</summary>
     public string? HolderInstance { get; init; }
+
+    /// <summary>
+    /// How often a lease with a TTL is renewed from the moment the failover takes it until it returns; null: a third of
+    /// the TTL. The agent passes its policy's renewal interval.
+    /// </summary>
+    public TimeSpan? LeaseRenewInterval { get; init; }
+
+    /// <summary>
+    /// Told of the lease each time the failover writes it with a TTL (the take, then each renewal), with the
+    /// <see cref="System.Diagnostics.Stopwatch"/> timestamp the write started at: the agent counts its fence deadline from there.
+    /// </summary>
+    public Action<PgDrLease, long>? LeaseRenewed { get; init; }
 }

@@ -70,17 +70,47 @@ public static class FailoverService
             return (outcome, outcome.Detail);
         }).ConfigureAwait(false);
 
-        // A lease with a TTL: taken after a confirmed fence, after it was seen to expire, or by force.
+        // A lease with a TTL: taken after a confirmed fence, after it was seen to expire, or by force; then kept renewed
+        // until the failover is done, since nothing else renews it while this node is promoted.
+        LeaseKeeper? keeper = null;
         if (request.Lease is not null && checks.LeaseProblem is null && !leaseTaken)
         {
             lease = await clock.TimeAsync("lease", async () =>
             {
+                var takenAt = System.Diagnostics.Stopwatch.GetTimestamp();
                 var taken = await TakeLiveLeaseAsync(request, checks, fence.Fenced, progress, cancellationToken).ConfigureAwait(false);
+                request.LeaseRenewed?.Invoke(taken, takenAt);
                 return (taken, $"generation {taken.Generation} in {taken.Repository}");
             }).ConfigureAwait(false);
             leaseTaken = true;
+            keeper = LeaseKeeper.Start(request.Lease, lease, request.LeaseRenewInterval, request.LeaseRenewed);
         }
 
+        try
+        {
+            return await PromoteAsync(request, progress, clock, checks, fence, lease, leaseTaken, keeper, leaseDetail, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (keeper is not null)
+            {
+                await keeper.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<PgFailoverResult> PromoteAsync(
+        FailoverRequest request,
+        IProgress<PgDrProgress>? progress,
+        StepClock clock,
+        Checks checks,
+        FenceOutcome fence,
+        PgDrLease? lease,
+        bool leaseTaken,
+        LeaseKeeper? keeper,
+        string? leaseDetail,
+        CancellationToken cancellationToken)
+    {
         if (!leaseTaken && !fence.Fenced && !request.Force)
         {
             throw new PgDrInvalidOperationException(
@@ -89,6 +119,8 @@ public static class FailoverService
                 request.Target);
         }
 
+        // Whoever took the lease from under this failover promotes; this node must not.
+        keeper?.ThrowIfLost($"{checks.TargetName} was not promoted", request.Target);
         progress?.Report(new PgDrProgress(Activity, $"promoting {checks.TargetName}"));
         var (history, rto) = await Promoter.PromoteAndWriteAsync(clock, request.Target, cancellationToken).ConfigureAwait(false);
 
@@ -96,7 +128,9 @@ public static class FailoverService
         {
             lease = await clock.TimeAsync("lease timeline", async () =>
             {
-                var updated = await request.Lease!.SetTimelineAsync(lease, history.CurrentTimeline, cancellationToken).ConfigureAwait(false);
+                var updated = keeper is null
+                    ? await request.Lease!.SetTimelineAsync(lease, history.CurrentTimeline, cancellationToken).ConfigureAwait(false)
+                    : await keeper.ChangeAsync((held, ct) => request.Lease!.SetTimelineAsync(held, history.CurrentTimeline, ct), cancellationToken).ConfigureAwait(false);
                 return (updated, $"timeline {history.CurrentTimeline}");
             }).ConfigureAwait(false);
             leaseDetail = $"held by {lease.Holder}, generation {lease.Generation}";

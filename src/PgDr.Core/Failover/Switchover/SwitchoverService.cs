@@ -67,75 +67,90 @@ public static class SwitchoverService
             }).ConfigureAwait(false);
         }
 
-        progress?.Report(new PgDrProgress(Activity, $"stopping {c.OldName}"));
-        var stoppedAt = clock.Elapsed;
-        var final = await clock.TimeAsync("stop old primary", async () =>
-        {
-            await c.Cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
-            await PgConnector.ForgetPooledAsync(c.Old.Instance).ConfigureAwait(false);
-            var control = await ControlData.ReadAsync(c.Cluster, cancellationToken).ConfigureAwait(false);
-            return (control.LatestCheckpoint, $"shutdown checkpoint at {control.LatestCheckpoint}");
-        }).ConfigureAwait(false);
-
-        progress?.Report(new PgDrProgress(Activity, $"waiting for {c.TargetName} to replay {final}"));
+        // An agent's lease (with a TTL) is renewed here until the switchover is done: neither node's agent renews it meanwhile.
+        var keeper = lease is null ? null : LeaseKeeper.Start(request.Lease!, lease);
         try
         {
-            await clock.TimeAsync("catch up", async () =>
+            progress?.Report(new PgDrProgress(Activity, $"stopping {c.OldName}"));
+            var stoppedAt = clock.Elapsed;
+            var final = await clock.TimeAsync("stop old primary", async () =>
             {
-                // Replay past the checkpoint record's start means the record itself was replayed: nothing of the old primary is missing.
-                await Wait.UntilAsync(
-                    async ct => (await NodeInspector.GetNodeAsync(request.Target, ct).ConfigureAwait(false)).ReplayLsn > final,
-                    request.CatchUpTimeout,
-                    $"{c.TargetName} to replay {final}",
-                    cancellationToken).ConfigureAwait(false);
-                return $"replayed past {final}";
+                await c.Cluster.StopAsync(StopMode.Fast, cancellationToken).ConfigureAwait(false);
+                await PgConnector.ForgetPooledAsync(c.Old.Instance).ConfigureAwait(false);
+                var control = await ControlData.ReadAsync(c.Cluster, cancellationToken).ConfigureAwait(false);
+                return (control.LatestCheckpoint, $"shutdown checkpoint at {control.LatestCheckpoint}");
             }).ConfigureAwait(false);
+
+            progress?.Report(new PgDrProgress(Activity, $"waiting for {c.TargetName} to replay {final}"));
+            try
+            {
+                await clock.TimeAsync("catch up", async () =>
+                {
+                    // Replay past the checkpoint record's start means the record itself was replayed: nothing of the old primary is missing.
+                    await Wait.UntilAsync(
+                        async ct => (await NodeInspector.GetNodeAsync(request.Target, ct).ConfigureAwait(false)).ReplayLsn > final,
+                        request.CatchUpTimeout,
+                        $"{c.TargetName} to replay {final}",
+                        cancellationToken).ConfigureAwait(false);
+                    return $"replayed past {final}";
+                }).ConfigureAwait(false);
+            }
+            catch (PgDrException ex) when (ex.ErrorId == ErrorIds.Timeout)
+            {
+                await RollBackAsync(request, c, lease, keeper, cancellationToken).ConfigureAwait(false);
+                throw new PgDrInvalidOperationException(
+                    ErrorIds.SwitchoverTargetLagging,
+                    $"{c.TargetName} did not replay {c.OldName}'s final position {final} within {request.CatchUpTimeout.TotalSeconds:0} s; {c.OldName} was started again as the primary{(lease is null ? string.Empty : " and given the lease back")}.",
+                    request.Target,
+                    ex);
+            }
+
+            keeper?.ThrowIfLost($"{c.TargetName} was not promoted and {c.OldName} stays stopped", request.Target);
+            progress?.Report(new PgDrProgress(Activity, $"promoting {c.TargetName}"));
+            var (history, rto) = await Promoter.PromoteAndWriteAsync(clock, request.Target, cancellationToken).ConfigureAwait(false);
+
+            progress?.Report(new PgDrProgress(Activity, $"starting {c.OldName} as a standby"));
+            var streaming = await clock.TimeAsync("old primary to standby", async () =>
+            {
+                var conninfo = PrimaryConnInfo(c, request);
+                await StandbyConversion.ConfigureAsync(c.Cluster, c.OldName, request.Target, conninfo, cancellationToken).ConfigureAwait(false);
+                var ok = await StandbyConversion.StartAndWaitAsync(c.Cluster, c.Old.Instance, request.Target, cancellationToken).ConfigureAwait(false);
+                return (ok, ok ? "streaming" : "started, not streaming yet");
+            }).ConfigureAwait(false);
+
+            if (lease is not null)
+            {
+                lease = keeper is null
+                    ? await request.Lease!.SetTimelineAsync(lease, history.CurrentTimeline, cancellationToken).ConfigureAwait(false)
+                    : await keeper.ChangeAsync((held, ct) => request.Lease!.SetTimelineAsync(held, history.CurrentTimeline, ct), cancellationToken).ConfigureAwait(false);
+            }
+
+            var repointed = await StandbyRepointer.RepointAllAsync(clock, request.Repoint, request.Target, history, c.Target.SystemIdentifier, progress, cancellationToken).ConfigureAwait(false);
+
+            return new PgSwitchoverResult
+            {
+                Instance = request.Target,
+                NewPrimary = c.TargetName,
+                OldPrimary = c.OldName,
+                OldPrimaryInstance = c.Old.Instance,
+                FinalLsn = final,
+                NewTimeline = history.CurrentTimeline,
+                WriteUnavailable = rto - stoppedAt,
+                Rto = rto,
+                Duration = clock.Elapsed,
+                OldPrimaryStreaming = streaming,
+                LeaseGeneration = lease?.Generation,
+                Steps = clock.Steps,
+                Repointed = repointed,
+            };
         }
-        catch (PgDrException ex) when (ex.ErrorId == ErrorIds.Timeout)
+        finally
         {
-            await RollBackAsync(request, c, lease, cancellationToken).ConfigureAwait(false);
-            throw new PgDrInvalidOperationException(
-                ErrorIds.SwitchoverTargetLagging,
-                $"{c.TargetName} did not replay {c.OldName}'s final position {final} within {request.CatchUpTimeout.TotalSeconds:0} s; {c.OldName} was started again as the primary{(lease is null ? string.Empty : " and given the lease back")}.",
-                request.Target,
-                ex);
+            if (keeper is not null)
+            {
+                await keeper.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        progress?.Report(new PgDrProgress(Activity, $"promoting {c.TargetName}"));
-        var (history, rto) = await Promoter.PromoteAndWriteAsync(clock, request.Target, cancellationToken).ConfigureAwait(false);
-
-        progress?.Report(new PgDrProgress(Activity, $"starting {c.OldName} as a standby"));
-        var streaming = await clock.TimeAsync("old primary to standby", async () =>
-        {
-            var conninfo = PrimaryConnInfo(c, request);
-            await StandbyConversion.ConfigureAsync(c.Cluster, c.OldName, request.Target, conninfo, cancellationToken).ConfigureAwait(false);
-            var ok = await StandbyConversion.StartAndWaitAsync(c.Cluster, c.Old.Instance, request.Target, cancellationToken).ConfigureAwait(false);
-            return (ok, ok ? "streaming" : "started, not streaming yet");
-        }).ConfigureAwait(false);
-
-        if (lease is not null)
-        {
-            lease = await request.Lease!.SetTimelineAsync(lease, history.CurrentTimeline, cancellationToken).ConfigureAwait(false);
-        }
-
-        var repointed = await StandbyRepointer.RepointAllAsync(clock, request.Repoint, request.Target, history, c.Target.SystemIdentifier, progress, cancellationToken).ConfigureAwait(false);
-
-        return new PgSwitchoverResult
-        {
-            Instance = request.Target,
-            NewPrimary = c.TargetName,
-            OldPrimary = c.OldName,
-            OldPrimaryInstance = c.Old.Instance,
-            FinalLsn = final,
-            NewTimeline = history.CurrentTimeline,
-            WriteUnavailable = rto - stoppedAt,
-            Rto = rto,
-            Duration = clock.Elapsed,
-            OldPrimaryStreaming = streaming,
-            LeaseGeneration = lease?.Generation,
-            Steps = clock.Steps,
-            Repointed = repointed,
-        };
     }
 
     private sealed record Checks(PgNode Target, string TargetName, PgNode Old, string OldName, ControlledNode Cluster, long LagBytes, PgDrLease? Lease, string TargetConnInfo);
@@ -195,11 +210,14 @@ public static class SwitchoverService
     }
 
     /// <summary>The target did not catch up: the old primary gets the lease back and starts again as the primary.</summary>
-    private static async Task RollBackAsync(SwitchoverRequest request, Checks c, PgDrLease? lease, CancellationToken cancellationToken)
+    private static async Task RollBackAsync(SwitchoverRequest request, Checks c, PgDrLease? lease, LeaseKeeper? keeper, CancellationToken cancellationToken)
     {
         if (lease is not null)
         {
-            await request.Lease!.TakeAsync(lease, new LeaseClaim(c.OldName, c.Old.Instance.Name, c.Old.SystemIdentifier, c.Old.Timeline, "switchover rolled back"), lease.TtlSeconds, cancellationToken).ConfigureAwait(false);
+            var claim = new LeaseClaim(c.OldName, c.Old.Instance.Name, c.Old.SystemIdentifier, c.Old.Timeline, "switchover rolled back");
+            _ = keeper is null
+                ? await request.Lease!.TakeAsync(lease, claim, lease.TtlSeconds, cancellationToken).ConfigureAwait(false)
+                : await keeper.ChangeAsync((held, ct) => request.Lease!.TakeAsync(held, claim, held.TtlSeconds, ct), cancellationToken).ConfigureAwait(false);
         }
 
         await c.Cluster.StartAsync(cancellationToken).ConfigureAwait(false);
