@@ -27,7 +27,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
                 "--blobHost", "127.0.0.1", "--blobPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", directory,
                 "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
             ],
-            TimeSpan.FromSeconds(30));
+            TimeSpan.FromSeconds(120)); // node start-up on 2 busy cores took over 30 s
         try
         {
             await new BlobContainerClient(ConnectionString(), Container).CreateIfNotExistsAsync();

@@ -33,7 +33,7 @@ public sealed class MotoFixture : IAsyncLifetime
         _emulator = await EmulatorProcess.StartExecutableAsync(
             Locate(),
             (port, _) => ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            TimeSpan.FromSeconds(60));
+            TimeSpan.FromSeconds(120));
         try
         {
             using var client = new AmazonS3Client(new BasicAWSCredentials("moto", "moto"), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });

@@ -34,7 +34,7 @@ public sealed class MotoKmsFixture : IAsyncLifetime
             _emulator = await EmulatorProcess.StartExecutableAsync(
                 MotoFixture.Locate(),
                 (port, _) => ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                TimeSpan.FromSeconds(60));
+                TimeSpan.FromSeconds(120));
         }
         finally
         {

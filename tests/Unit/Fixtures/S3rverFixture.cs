@@ -22,7 +22,7 @@ public sealed class S3rverFixture : IAsyncLifetime
         _emulator = await EmulatorProcess.StartAsync(
             "s3rver",
             (port, directory) => ["--address", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--directory", directory, "--silent"],
-            TimeSpan.FromSeconds(30));
+            TimeSpan.FromSeconds(120)); // node start-up on 2 busy cores took over 30 s
         try
         {
             using var client = new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
