@@ -70,11 +70,16 @@ run_tests() {
   failed=$(grep -oE 'Failed: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   skipped=$(grep -oE 'Skipped: +[0-9]+' "$out" | awk '{n += $2} END {print n + 0}')
   echo "xunit: $passed passed, $failed failed, $skipped skipped"
+  local failures
+  failures=$(grep -E '^  Failed [A-Za-z]' "$out" | sed -E 's/ \[[^]]*\]$//' | sort -u || true)
   rm -f "$out"
   # The module as its users run it: the Pester suites in the pwsh the build made (tests/PwshHost), Pester pinned there.
   log "Pester (artifacts/pwsh/pwsh)"
   local pester_status=0
   "$root/artifacts/pwsh/pwsh" -NoProfile -NonInteractive -File "$root/tests/Pester/Invoke-PgDrPester.ps1" || pester_status=$?
+  # xunit's totals and failures again at the very end, where a CI log's tail shows them.
+  echo "xunit: $passed passed, $failed failed, $skipped skipped"
+  if [ -n "$failures" ]; then printf 'xunit failures:\n%s\n' "$failures"; fi
   if [ "$status" -ne 0 ]; then return "$status"; fi
   return "$pester_status"
 }

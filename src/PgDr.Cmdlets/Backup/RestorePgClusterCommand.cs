@@ -3,7 +3,6 @@ using System.Management.Automation;
 using PgDr.Archive.Configuration;
 using PgDr.Backup.Restore;
 using PgDr.Cmdlets.Infrastructure;
-using PgDr.Topology;
 
 namespace PgDr.Cmdlets.Backup;
 
@@ -133,18 +132,7 @@ public sealed class RestorePgClusterCommand : PgDrCmdlet
     protected override void ProcessRecord()
     {
         var configPath = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
-        PgLsn? lsn = null;
-        if (TargetLsn is not null)
-        {
-            try
-            {
-                lsn = PgLsn.Parse(TargetLsn);
-            }
-            catch (FormatException ex)
-            {
-                ThrowTerminatingError(new ErrorRecord(ex, PgDr.Errors.ErrorIds.InvalidRestoreRequest, ErrorCategory.InvalidArgument, TargetLsn));
-            }
-        }
+        var lsn = ParseLsnOrTerminate(TargetLsn, PgDr.Errors.ErrorIds.InvalidRestoreRequest);
 
         var request = new RestoreRequest
         {

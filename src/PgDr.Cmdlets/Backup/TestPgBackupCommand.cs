@@ -2,7 +2,6 @@ using System.Management.Automation;
 using PgDr.Archive.Configuration;
 using PgDr.Backup.Verify;
 using PgDr.Cmdlets.Infrastructure;
-using PgDr.Topology;
 
 namespace PgDr.Cmdlets.Backup;
 
@@ -97,18 +96,7 @@ public sealed class TestPgBackupCommand : PgDrCmdlet
 
     protected override void ProcessRecord()
     {
-        PgLsn? lsn = null;
-        if (TargetLsn is not null)
-        {
-            try
-            {
-                lsn = PgLsn.Parse(TargetLsn);
-            }
-            catch (FormatException ex)
-            {
-                ThrowTerminatingError(new ErrorRecord(ex, PgDr.Errors.ErrorIds.InvalidBackupTestRequest, ErrorCategory.InvalidArgument, TargetLsn));
-            }
-        }
+        var lsn = ParseLsnOrTerminate(TargetLsn, PgDr.Errors.ErrorIds.InvalidBackupTestRequest);
 
         var path = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath);
         var request = new BackupTestRequest

@@ -4,6 +4,7 @@ using System.Reflection;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Progress;
+using PgDr.Topology;
 
 namespace PgDr.Cmdlets.Infrastructure;
 
@@ -204,6 +205,20 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         return resolved.WithTls(sslMode, ProviderPath(rootCertificate), ProviderPath(clientCertificate), ProviderPath(clientKey));
 
         string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
+    }
+
+    /// <summary>A WAL position given as X/X, or null; a malformed one terminates the cmdlet with <paramref name="errorId"/>.</summary>
+    protected PgLsn? ParseLsnOrTerminate(string? text, string errorId)
+    {
+        try
+        {
+            return text is null ? null : PgLsn.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, errorId, ErrorCategory.InvalidArgument, text));
+            return null;
+        }
     }
 
     /// <summary>The ErrorRecord for an engine error: id, category (same names as ErrorCategory) and target object.</summary>

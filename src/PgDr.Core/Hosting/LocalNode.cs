@@ -35,16 +35,19 @@ public sealed class LocalNode
             return null;
         }
 
-        var (dataDirectory, major) = await PgConnector.RunAsync(instance, async conn =>
+        var (dataDirectory, major) = await ReadDataDirectoryAsync(instance, cancellationToken).ConfigureAwait(false);
+        return ReadPostmasterPid(dataDirectory, instance.Port) is { } pid ? new LocalNode(dataDirectory, major, pid) : null;
+    }
+
+    /// <summary>The server's data_directory (a superuser or pg_read_all_settings may read it) and major version.</summary>
+    internal static Task<(string DataDirectory, int MajorVersion)> ReadDataDirectoryAsync(PgInstance instance, CancellationToken cancellationToken) =>
+        PgConnector.RunAsync(instance, async conn =>
         {
             using var cmd = new NpgsqlCommand("SELECT current_setting('data_directory'), current_setting('server_version_num')::int / 10000", conn);
             using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return (reader.GetString(0), reader.GetInt32(1));
-        }, cancellationToken).ConfigureAwait(false);
-
-        return ReadPostmasterPid(dataDirectory, instance.Port) is { } pid ? new LocalNode(dataDirectory, major, pid) : null;
-    }
+        }, cancellationToken);
 
     /// <summary>
     /// The OS account the server runs as (the postmaster's real user), as a <see cref="OsUser"/> to run programs under;

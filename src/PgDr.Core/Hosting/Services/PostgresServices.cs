@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Npgsql;
 using PgDr.Connections;
 using PgDr.Errors;
 
@@ -29,13 +28,7 @@ public static class PostgresServices
     public static async Task<IPostgresService> ForInstanceAsync(PgInstance instance, PgServiceSpec? spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
-        var (dataDirectory, major) = await PgConnector.RunAsync(instance, async conn =>
-        {
-            using var cmd = new NpgsqlCommand("SELECT current_setting('data_directory'), current_setting('server_version_num')::int / 10000", conn);
-            using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            return (reader.GetString(0), reader.GetInt32(1));
-        }, cancellationToken).ConfigureAwait(false);
+        var (dataDirectory, major) = await LocalNode.ReadDataDirectoryAsync(instance, cancellationToken).ConfigureAwait(false);
 
         if (!await IsThisHostAsync(instance.Host, cancellationToken).ConfigureAwait(false) || !Directory.Exists(dataDirectory))
         {
