@@ -2,6 +2,7 @@ using PgDr.Archive;
 using PgDr.Archive.Configuration;
 using PgDr.Archive.Encryption;
 using PgDr.Archive.Format;
+using PgDr.Archive.Repositories;
 using PgDr.Backup.Catalog;
 using PgDr.Backup.Create;
 using PgDr.Backup.Restore;
@@ -131,6 +132,43 @@ public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
         Assert.Equal(before, CatalogEntries());
     }
 
+    [Fact]
+    public async Task With_a_key_file_beside_kms_new_backups_are_wrapped_and_the_key_file_still_opens_older_ones_as_for_WAL()
+    {
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("kms-both");
+        var keyFile = await ArchiveTestSupport.NewKeyFileAsync(directory);
+        var repositoryEntry = ArchiveTestSupport.FileSystemRepository("local", Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName);
+        var keyOnly = ArchiveTestSupport.Config("both", [repositoryEntry], "zstd", keyFile);
+        var both = PgDrConfig.Parse(ArchiveTestSupport.ConfigJson("both", [repositoryEntry], "zstd", keyFile, kms: fixture.Kms.KmsConfig(fixture.KeyId)), "test");
+        var kmsOnly = PgDrConfig.Parse(ArchiveTestSupport.ConfigJson("both", [repositoryEntry], "zstd", kms: fixture.Kms.KmsConfig(fixture.KeyId)), "test");
+        await using var repository = new FileSystemArchiveRepository("local", Path.Combine(directory, "repo"));
+
+        // What a backup writes with each configuration (its catalog documents and data objects share DocumentEncoding).
+        foreach (var (config, label) in new[] { (keyOnly, "20261201-000001F"), (both, "20261201-000002F") })
+        {
+            using var keys = BackupKeys.Load(config);
+            var encoding = await keys.EncodingAsync(CancellationToken.None);
+            var started = new BackupStarted { Label = label, Host = "test", StartedAt = DateTimeOffset.UtcNow };
+            await CatalogDocument.PutAsync(repository, BackupLayout.StartedKey("both", label), started, BackupJsonContext.Default.BackupStarted, encoding, CancellationToken.None);
+        }
+
+        Assert.Equal((ArchiveFormat.Version, ArchiveCipher.Aes256Gcm), await FormatOfAsync(repository, BackupLayout.StartedKey("both", "20261201-000001F")));
+        Assert.Equal((ArchiveFormat.WrappedKeyVersion, ArchiveCipher.Aes256GcmWrappedKey), await FormatOfAsync(repository, BackupLayout.StartedKey("both", "20261201-000002F")));
+        using (var keys = BackupKeys.Load(both))
+        {
+            foreach (var label in new[] { "20261201-000001F", "20261201-000002F" })
+            {
+                var read = await CatalogDocument.ReadAsync(repository, BackupLayout.StartedKey("both", label), BackupJsonContext.Default.BackupStarted, keys.Read, CancellationToken.None);
+                Assert.Equal(label, read?.Label);
+            }
+        }
+
+        using var kmsAlone = BackupKeys.Load(kmsOnly);
+        var error = await Assert.ThrowsAnyAsync<PgDrException>(() =>
+            CatalogDocument.ReadAsync(repository, BackupLayout.StartedKey("both", "20261201-000001F"), BackupJsonContext.Default.BackupStarted, kmsAlone.Read, CancellationToken.None));
+        Assert.Equal(ErrorIds.ArchiveKeyRequired, error.ErrorId);
+    }
+
     private async Task<(PgBackupResult Result, CountingKeyService Keys)> BackupAsync(BackupType type)
     {
         // A configuration object per backup, as each pgdr or cmdlet call loads its own.
@@ -162,6 +200,13 @@ public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
         }
 
         return wrapped;
+    }
+
+    private static async Task<(byte Version, ArchiveCipher Cipher)> FormatOfAsync(FileSystemArchiveRepository repository, string key)
+    {
+        await using var stored = (await repository.OpenReadAsync(key, CancellationToken.None))!;
+        var header = await ArchiveObjectHeader.ReadAsync(stored, CancellationToken.None);
+        return (header.FormatVersion, header.Cipher);
     }
 
     private string[] CatalogEntries()

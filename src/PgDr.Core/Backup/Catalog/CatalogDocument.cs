@@ -11,8 +11,8 @@ namespace PgDr.Backup.Catalog;
 /// <summary>
 /// Catalog objects (summary, manifest, start marker) are JSON stored in the archive object format, like every data
 /// object: compressed, encrypted and authenticated with the archive key or a data key wrapped by the key service, so a
-/// manifest cannot be read without the key nor edited without detection. The name in the header ties each to its key: a manifest copied over another
-/// backup's is refused.
+/// manifest cannot be read without the key nor edited without detection. The name in the header ties each to its key:
+/// a manifest copied over another backup's is refused.
 /// </summary>
 internal static class CatalogDocument
 {
