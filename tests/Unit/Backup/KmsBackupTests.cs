@@ -60,7 +60,7 @@ public sealed class KmsBackups : ICollectionFixture<KmsArchivedClusterFixture>
 public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
 {
     [Fact]
-    public async Task A_kms_only_full_and_incremental_backup_is_wrapped_with_one_data_key_each_and_lists_restores_and_tests()
+    public async Task A_kms_only_full_and_incremental_backup_is_wrapped_with_one_data_key_each_and_lists_restores_delta_restores_and_tests()
     {
         var primary = fixture.Primary;
         Assert.Null(fixture.Config.Encryption?.KeyFile);
@@ -90,12 +90,19 @@ public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
         Assert.DoesNotContain(expiry, e => e.Label == full.Label || e.Label == incremental.Label);
 
         var time = markers.Targets(incremental.Label).Single(t => t.Name == "time");
-        await using (var restored = await RestoredCluster.RestoreAsync(fixture, time.Request))
-        {
-            await restored.StartAndWaitForPromotionAsync();
-            Assert.Equal(time.Expected, await restored.MarkersAsync());
-            Assert.Equal(6000L, await Sql.ScalarAsync<long>(restored.Instance, "SELECT count(*) FROM kms_rows"));
-        }
+        await using var restored = await RestoredCluster.RestoreAsync(fixture, time.Request);
+        await restored.StartAndWaitForPromotionAsync();
+        Assert.Equal(time.Expected, await restored.MarkersAsync());
+        Assert.Equal(6000L, await Sql.ScalarAsync<long>(restored.Instance, "SELECT count(*) FROM kms_rows"));
+
+        // A delta restore of the full backup over that (now diverged) copy rewrites what differs, through the key service too.
+        await restored.Cluster.StopAsync(PgDr.Hosting.StopMode.Fast, CancellationToken.None);
+        await using var delta = await RestoredCluster.RestoreAsync(
+            fixture, d => new RestoreRequest { DataDirectory = d, Label = full.Label, Immediate = true, TargetAction = RecoveryTargetAction.Promote, Delta = true }, restored.DataDirectory);
+        Assert.True(delta.Result.FilesKept > 0, "a delta restore keeps the files that match");
+        await delta.StartAndWaitForPromotionAsync();
+        Assert.Equal(5000L, await Sql.ScalarAsync<long>(delta.Instance, "SELECT count(*) FROM kms_rows"));
+        await delta.Cluster.StopAsync(PgDr.Hosting.StopMode.Fast, CancellationToken.None);
 
         var test = Assert.Single(await BackupTestService.TestAsync(
             fixture.Config,
