@@ -115,29 +115,13 @@ public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_key_the_service_refuses_stops_the_backup_with_KmsKeyUnusable_and_leaves_no_catalog_entry()
-    {
+    public async Task A_key_the_service_refuses_stops_the_backup_with_KmsKeyUnusable_and_leaves_no_catalog_entry() =>
         // moto does not model a disabled key; a withdrawn grant is how AWS refuses the same way (see MotoKmsFixture).
-        var revoked = fixture.ConfigWith(fixture.Kms.KmsConfig(fixture.KeyId, revoked: true));
-        var before = CatalogEntries();
-
-        var error = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupService.CreateAsync(revoked, new BackupRequest { Instance = fixture.Primary }, progress: null, CancellationToken.None));
-
-        Assert.Equal(ErrorIds.KmsKeyUnusable, error.ErrorId);
-        Assert.Equal(before, CatalogEntries());
-    }
+        await AssertBackupRefusedAsync(fixture.ConfigWith(fixture.Kms.KmsConfig(fixture.KeyId, revoked: true)));
 
     [Fact]
-    public async Task A_wrong_key_id_stops_the_backup_with_KmsKeyUnusable_and_leaves_no_catalog_entry()
-    {
-        var wrong = fixture.ConfigWith(fixture.Kms.KmsConfig("alias/pgdr-no-such-key-" + Guid.NewGuid().ToString("N")[..8]));
-        var before = CatalogEntries();
-
-        var error = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupService.CreateAsync(wrong, new BackupRequest { Instance = fixture.Primary }, progress: null, CancellationToken.None));
-
-        Assert.Equal(ErrorIds.KmsKeyUnusable, error.ErrorId);
-        Assert.Equal(before, CatalogEntries());
-    }
+    public async Task A_wrong_key_id_stops_the_backup_with_KmsKeyUnusable_and_leaves_no_catalog_entry() =>
+        await AssertBackupRefusedAsync(fixture.ConfigWith(fixture.Kms.KmsConfig("alias/pgdr-no-such-key-" + Guid.NewGuid().ToString("N")[..8])));
 
     [Fact]
     public async Task With_a_key_file_beside_kms_new_backups_are_wrapped_and_the_key_file_still_opens_older_ones_as_for_WAL()
@@ -174,6 +158,16 @@ public sealed class KmsBackupTests(KmsArchivedClusterFixture fixture)
         var error = await Assert.ThrowsAnyAsync<PgDrException>(() =>
             CatalogDocument.ReadAsync(repository, BackupLayout.StartedKey("both", "20261201-000001F"), BackupJsonContext.Default.BackupStarted, kmsAlone.Read, CancellationToken.None));
         Assert.Equal(ErrorIds.ArchiveKeyRequired, error.ErrorId);
+    }
+
+    private async Task AssertBackupRefusedAsync(PgDrConfig config)
+    {
+        var before = CatalogEntries();
+
+        var error = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupService.CreateAsync(config, new BackupRequest { Instance = fixture.Primary }, progress: null, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.KmsKeyUnusable, error.ErrorId);
+        Assert.Equal(before, CatalogEntries());
     }
 
     private async Task<(PgBackupResult Result, CountingKeyService Keys)> BackupAsync(BackupType type)
