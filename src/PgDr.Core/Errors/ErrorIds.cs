@@ -132,7 +132,6 @@ public static class ErrorIds
     public const string BackupUnsupportedVersion = "BackupUnsupportedVersion";
     public const string BackupWalNotArchived = "BackupWalNotArchived";
     public const string BackupChainBroken = "BackupChainBroken";
-    public const string BackupEncryptionUnsupported = "BackupEncryptionUnsupported";
 
     // Restore
     public const string InvalidRestoreRequest = "InvalidRestoreRequest";

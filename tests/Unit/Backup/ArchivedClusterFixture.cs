@@ -37,9 +37,7 @@ public abstract class ArchivedClusterFixture : IAsyncLifetime
         Directory = await ArchiveTestSupport.NewDirectoryAsync(GetType().Name.Replace("Fixture", string.Empty, StringComparison.Ordinal).ToLowerInvariant());
         try
         {
-            var keyFile = await ArchiveTestSupport.NewKeyFileAsync(Directory);
-            var json = ArchiveTestSupport.ConfigJson(Stanza, await RepositoriesAsync(Directory), "zstd", keyFile);
-            ConfigPath = await ArchiveTestSupport.WriteConfigAsync(Directory, json);
+            ConfigPath = await ArchiveTestSupport.WriteConfigAsync(Directory, await ConfigJsonAsync(await RepositoriesAsync(Directory)));
             _sandbox = await SandboxService.CreateAsync(new SandboxSpec { Directory = Path.Combine(Directory, "sandbox"), Standbys = StandbyCount }, progress: null, CancellationToken.None);
             // The NativeAOT pgdr, as users install it: Test-PgWalArchiving rightly calls the framework-dependent one unhealthy.
             var pgdr = await NativePgDrFixture.PrivateCopyAsync();
@@ -54,6 +52,10 @@ public abstract class ArchivedClusterFixture : IAsyncLifetime
     }
 
     protected virtual int StandbyCount => 0;
+
+    /// <summary>The configuration: zstd, encrypted with a key file on this host.</summary>
+    protected virtual async Task<string> ConfigJsonAsync(IReadOnlyList<object> repositories) =>
+        ArchiveTestSupport.ConfigJson(Stanza, repositories, "zstd", await ArchiveTestSupport.NewKeyFileAsync(Directory));
 
     /// <summary>Switches the primary to a new segment and waits until every repository holds the one it ended.</summary>
     public async Task ArchiveCurrentSegmentAsync()
@@ -72,7 +74,7 @@ public abstract class ArchivedClusterFixture : IAsyncLifetime
 }
 
 /// <summary>One encrypted filesystem repository.</summary>
-public sealed class FileSystemArchivedClusterFixture : ArchivedClusterFixture
+public class FileSystemArchivedClusterFixture : ArchivedClusterFixture
 {
     public string RepositoryPath { get; private set; } = string.Empty;
 

@@ -1,4 +1,3 @@
-using PgDr.Archive.Configuration;
 using PgDr.Archive.Repositories;
 using PgDr.Archive.Stanza;
 using PgDr.Backup.Catalog;
@@ -28,22 +27,6 @@ public sealed class BackupRefusalTests(FileSystemArchivedClusterFixture fixture)
 
         Assert.Equal(ErrorIds.StanzaMismatch, error.ErrorId);
         Assert.Equal(["identity.json"], Directory.EnumerateFileSystemEntries(Path.Combine(repository, "main")).Select(Path.GetFileName));
-    }
-
-    [Fact]
-    public async Task A_configuration_that_encrypts_with_kms_alone_is_refused_for_backups_instead_of_storing_them_unencrypted()
-    {
-        var directory = await ArchiveTestSupport.NewDirectoryAsync("kms-only");
-        var repository = Directory.CreateDirectory(Path.Combine(directory, "repo")).FullName;
-        var config = ArchiveTestSupport.Config("main", [ArchiveTestSupport.FileSystemRepository("local", repository)]);
-        config.Encryption = new EncryptionConfig { Kms = new KmsConfig { KeyId = "alias/pgdr" } };
-
-        var backup = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupService.CreateAsync(config, new BackupRequest { Instance = fixture.Primary }, progress: null, CancellationToken.None));
-        var listing = await Assert.ThrowsAnyAsync<PgDrException>(() => BackupCatalog.ListAsync(config, null, CancellationToken.None));
-
-        Assert.Equal(ErrorIds.BackupEncryptionUnsupported, backup.ErrorId);
-        Assert.Equal(ErrorIds.BackupEncryptionUnsupported, listing.ErrorId);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(repository));
     }
 
     [Fact]

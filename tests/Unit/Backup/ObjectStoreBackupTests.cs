@@ -44,10 +44,11 @@ public sealed class ObjectStoreBackupTests(ObjectStoreArchivedClusterFixture fix
         Assert.Empty(backup.FailedRepositories);
 
         // s3rver stores what it is sent, framing included, with a 200: every object's stored size must be what was encoded.
+        using var keys = BackupKeys.Load(fixture.Config);
         foreach (var entry in fixture.Config.Repositories)
         {
             await using var repository = ArchiveRepositoryFactory.Create(entry.ToRepositoryConfig());
-            var manifest = await BackupCatalog.ReadManifestAsync(repository, "main", backup.Label, fixture.Config.LoadKey(), CancellationToken.None);
+            var manifest = await BackupCatalog.ReadManifestAsync(repository, "main", backup.Label, keys.Read, CancellationToken.None);
             foreach (var stored in manifest.Objects)
             {
                 var info = await repository.StatAsync(BackupLayout.ObjectKey("main", backup.Label, stored.Id), CancellationToken.None);

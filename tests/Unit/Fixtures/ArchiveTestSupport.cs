@@ -55,7 +55,7 @@ public static class ArchiveTestSupport
     }
 
     /// <summary>The configuration as JSON text (what a user writes in /etc/pgdr/pgdr.json).</summary>
-    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null, string? codecs = null)
+    public static string ConfigJson(string stanza, IEnumerable<object> repositories, string compression = "zstd", string? keyFile = null, string? spoolPath = null, string? checksum = null, string? codecs = null, object? kms = null)
     {
         var config = new Dictionary<string, object> { ["stanza"] = stanza, ["repositories"] = repositories.ToList(), ["compression"] = compression };
         if (codecs is not null)
@@ -68,9 +68,20 @@ public static class ArchiveTestSupport
             config["checksum"] = checksum;
         }
 
+        var encryption = new Dictionary<string, object>();
         if (keyFile is not null)
         {
-            config["encryption"] = new Dictionary<string, string> { ["keyFile"] = keyFile };
+            encryption["keyFile"] = keyFile;
+        }
+
+        if (kms is not null)
+        {
+            encryption["kms"] = kms;
+        }
+
+        if (encryption.Count > 0)
+        {
+            config["encryption"] = encryption;
         }
 
         if (spoolPath is not null)

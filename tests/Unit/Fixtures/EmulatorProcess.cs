@@ -54,8 +54,10 @@ public sealed class EmulatorProcess : IAsyncDisposable
         return StartExecutableAsync(executable, arguments, timeout);
     }
 
-    /// <summary>The same for an emulator installed elsewhere (moto_server comes from pip), named by its path.</summary>
-    public static async Task<EmulatorProcess> StartExecutableAsync(string executable, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout)
+    /// <summary>The same for an emulator installed elsewhere (moto_server comes from pip), named by its path, with
+    /// <paramref name="environment"/> added to its own environment only (fixtures start in parallel).</summary>
+    public static async Task<EmulatorProcess> StartExecutableAsync(
+        string executable, Func<int, string, IEnumerable<string>> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var tool = Path.GetFileName(executable);
         var directory = TestDirectories.Path($"{tool}-{Guid.NewGuid():N}");
@@ -71,6 +73,11 @@ public sealed class EmulatorProcess : IAsyncDisposable
         foreach (var argument in arguments(port, directory))
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = start };

@@ -13,33 +13,33 @@ namespace PgDr.Tests.Fixtures;
 /// </summary>
 public sealed class MotoKmsFixture : IAsyncLifetime
 {
-    public const string AccessKeyVariable = "PGDR_TEST_KMS_ACCESS_KEY";
-    public const string SecretKeyVariable = "PGDR_TEST_KMS_SECRET_KEY";
-    public const string RevokedAccessKeyVariable = "PGDR_TEST_KMS_REVOKED_ACCESS_KEY";
-    public const string RevokedSecretKeyVariable = "PGDR_TEST_KMS_REVOKED_SECRET_KEY";
-
     // The unauthenticated requests moto serves before it enforces IAM: exactly the setup below.
     private const int SetupRequests = 5;
+
+    // Per instance (the port), because the variables are process-wide and fixtures of parallel collections each make
+    // their own users; clusters started after InitializeAsync inherit them, so archive_command can use them too.
+    public string AccessKeyVariable => $"PGDR_TEST_KMS_ACCESS_KEY_{Port}";
+
+    public string SecretKeyVariable => $"PGDR_TEST_KMS_SECRET_KEY_{Port}";
+
+    public string RevokedAccessKeyVariable => $"PGDR_TEST_KMS_REVOKED_ACCESS_KEY_{Port}";
+
+    public string RevokedSecretKeyVariable => $"PGDR_TEST_KMS_REVOKED_SECRET_KEY_{Port}";
 
     private EmulatorProcess? _emulator;
     private (string Id, string Secret) _archiver;
 
-    public string Endpoint => $"http://127.0.0.1:{(_emulator ?? throw new InvalidOperationException("moto_server is not running.")).Port}";
+    public string Endpoint => $"http://127.0.0.1:{Port}";
+
+    private int Port => (_emulator ?? throw new InvalidOperationException("moto_server is not running.")).Port;
 
     public async Task InitializeAsync()
     {
-        Environment.SetEnvironmentVariable("INITIAL_NO_AUTH_ACTION_COUNT", SetupRequests.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        try
-        {
-            _emulator = await EmulatorProcess.StartExecutableAsync(
-                MotoFixture.Locate(),
-                (port, _) => ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                TimeSpan.FromSeconds(120));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("INITIAL_NO_AUTH_ACTION_COUNT", null);
-        }
+        _emulator = await EmulatorProcess.StartExecutableAsync(
+            MotoFixture.Locate(),
+            (port, _) => ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            TimeSpan.FromSeconds(120),
+            new Dictionary<string, string> { ["INITIAL_NO_AUTH_ACTION_COUNT"] = SetupRequests.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
         try
         {

@@ -176,7 +176,13 @@ public sealed class PgDrConfig
     /// the process.
     /// </summary>
     [JsonIgnore]
-    public IArchiveKeyService? KeyService => _keyService ??= Encryption?.Kms is { } kms ? CreateKeyService(kms) : null;
+    public IArchiveKeyService? KeyService
+    {
+        get => _keyService ??= Encryption?.Kms is { } kms ? CreateKeyService(kms) : null;
+
+        // Tests put a decorator around the real service here (to count its calls to KMS).
+        internal set => _keyService = value;
+    }
 
     private IArchiveKeyService? _keyService;
 

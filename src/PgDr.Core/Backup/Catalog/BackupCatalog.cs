@@ -1,5 +1,5 @@
 using PgDr.Archive.Configuration;
-using PgDr.Archive.Encryption;
+using PgDr.Archive.Format;
 using PgDr.Archive.Repositories;
 using PgDr.Archive.Stanza;
 using PgDr.Archive.Transfer;
@@ -36,7 +36,7 @@ public static class BackupCatalog
         PgDrConfig config, string? repositoryName, CancellationToken cancellationToken, Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null)
     {
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = BackupKey.Load(config);
+        using var keys = BackupKeys.Load(config);
         var backups = new List<PgBackup>();
         var windows = new List<PgBackupWindow>();
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, repositoryName))
@@ -44,9 +44,9 @@ public static class BackupCatalog
             var repository = factory(entry.ToRepositoryConfig());
             await using (repository.ConfigureAwait(false))
             {
-                var catalog = await ReadAsync(repository, config.Stanza, key, cancellationToken).ConfigureAwait(false);
+                var catalog = await ReadAsync(repository, config.Stanza, keys.Read, cancellationToken).ConfigureAwait(false);
                 var segmentSize = await SegmentSizeAsync(repository, config.Stanza, catalog, cancellationToken).ConfigureAwait(false);
-                var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, segmentSize, BackupKey.WalReadOptions(config, key), cancellationToken).ConfigureAwait(false);
+                var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, segmentSize, keys.Read, cancellationToken).ConfigureAwait(false);
                 var listed = catalog.Backups.Select(b => Describe(entry.Name, config, b, wal)).ToList();
                 backups.AddRange(listed);
                 windows.Add(Window(entry.Name, config.Stanza, listed));
@@ -57,7 +57,7 @@ public static class BackupCatalog
     }
 
     /// <summary>Lists the catalog prefix and reads the summary of every complete backup.</summary>
-    internal static async Task<RepositoryCatalog> ReadAsync(IArchiveRepository repository, string stanza, ArchiveKey? key, CancellationToken cancellationToken)
+    internal static async Task<RepositoryCatalog> ReadAsync(IArchiveRepository repository, string stanza, ArchiveReadOptions keys, CancellationToken cancellationToken)
     {
         var labels = new SortedDictionary<string, HashSet<string>>(StringComparer.Ordinal);
         await foreach (var info in repository.ListAsync(BackupLayout.CatalogPrefix(stanza), cancellationToken).ConfigureAwait(false))
@@ -83,11 +83,11 @@ public static class BackupCatalog
                 continue;
             }
 
-            var info = await CatalogDocument.ReadAsync(repository, BackupLayout.InfoKey(stanza, label), BackupJsonContext.Default.BackupInfo, key, cancellationToken).ConfigureAwait(false);
+            var info = await CatalogDocument.ReadAsync(repository, BackupLayout.InfoKey(stanza, label), BackupJsonContext.Default.BackupInfo, keys, cancellationToken).ConfigureAwait(false);
             if (info is null)
             {
                 // Written before the manifest, so only lost by hand: the manifest holds the same summary.
-                info = (await ReadManifestAsync(repository, stanza, label, key, cancellationToken).ConfigureAwait(false)).Info;
+                info = (await ReadManifestAsync(repository, stanza, label, keys, cancellationToken).ConfigureAwait(false)).Info;
             }
 
             complete.Add(info);
@@ -97,9 +97,9 @@ public static class BackupCatalog
     }
 
     /// <summary>A backup's manifest; BackupNotFound when the repository holds no complete backup of that label.</summary>
-    internal static async Task<BackupManifest> ReadManifestAsync(IArchiveRepository repository, string stanza, string label, ArchiveKey? key, CancellationToken cancellationToken)
+    internal static async Task<BackupManifest> ReadManifestAsync(IArchiveRepository repository, string stanza, string label, ArchiveReadOptions keys, CancellationToken cancellationToken)
     {
-        var manifest = await CatalogDocument.ReadAsync(repository, BackupLayout.ManifestKey(stanza, label), BackupJsonContext.Default.BackupManifest, key, cancellationToken).ConfigureAwait(false)
+        var manifest = await CatalogDocument.ReadAsync(repository, BackupLayout.ManifestKey(stanza, label), BackupJsonContext.Default.BackupManifest, keys, cancellationToken).ConfigureAwait(false)
             ?? throw new PgDrNotFoundException(ErrorIds.BackupNotFound, $"Repository '{repository.Name}' holds no complete backup '{label}' of stanza '{stanza}'.", label);
         if (manifest.Info.Label != label || manifest.Info.Stanza != stanza)
         {

@@ -1,4 +1,4 @@
-using PgDr.Archive.Encryption;
+using PgDr.Archive.Format;
 using PgDr.Archive.Repositories;
 
 namespace PgDr.Backup.Catalog;
@@ -45,7 +45,7 @@ internal static class BackupDeletion
     /// (<paramref name="thisHostIsIdle"/>), and a start marker from anywhere older than <see cref="AbandonedAfter"/>.
     /// </summary>
     public static async Task<IReadOnlyList<string>> FindLeftoversAsync(
-        IArchiveRepository repository, string stanza, RepositoryCatalog catalog, ArchiveKey? key, bool thisHostIsIdle, CancellationToken cancellationToken)
+        IArchiveRepository repository, string stanza, RepositoryCatalog catalog, ArchiveReadOptions keys, bool thisHostIsIdle, CancellationToken cancellationToken)
     {
         var result = new List<string>();
         foreach (var incomplete in catalog.Incomplete)
@@ -59,7 +59,7 @@ internal static class BackupDeletion
             BackupStarted? started;
             try
             {
-                started = await CatalogDocument.ReadAsync(repository, BackupLayout.StartedKey(stanza, incomplete.Label), BackupJsonContext.Default.BackupStarted, key, cancellationToken).ConfigureAwait(false);
+                started = await CatalogDocument.ReadAsync(repository, BackupLayout.StartedKey(stanza, incomplete.Label), BackupJsonContext.Default.BackupStarted, keys, cancellationToken).ConfigureAwait(false);
             }
             catch (Errors.PgDrException ex) when (ex is Archive.PgDrArchiveException)
             {

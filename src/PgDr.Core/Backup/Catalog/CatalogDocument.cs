@@ -10,9 +10,9 @@ namespace PgDr.Backup.Catalog;
 
 /// <summary>
 /// Catalog objects (summary, manifest, start marker) are JSON stored in the archive object format, like every data
-/// object: compressed, encrypted and authenticated with the archive key, so a manifest cannot be read without the key
-/// nor edited without detection. The name in the header ties each to its key: a manifest copied over another
-/// backup's is refused.
+/// object: compressed, encrypted and authenticated with the archive key or a data key wrapped by the key service, so a
+/// manifest cannot be read without the key nor edited without detection. The name in the header ties each to its key:
+/// a manifest copied over another backup's is refused.
 /// </summary>
 internal static class CatalogDocument
 {
@@ -31,7 +31,7 @@ internal static class CatalogDocument
     }
 
     /// <summary>The document, or null when there is no object under <paramref name="key"/>. ArchiveObjectCorrupt when it does not verify.</summary>
-    public static async Task<T?> ReadAsync<T>(IArchiveRepository repository, string key, JsonTypeInfo<T> typeInfo, ArchiveKey? archiveKey, CancellationToken cancellationToken)
+    public static async Task<T?> ReadAsync<T>(IArchiveRepository repository, string key, JsonTypeInfo<T> typeInfo, ArchiveReadOptions keys, CancellationToken cancellationToken)
         where T : class
     {
         var stored = await repository.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
@@ -46,7 +46,7 @@ internal static class CatalogDocument
             ArchiveObjectSummary summary;
             try
             {
-                summary = await ArchiveObjectReader.ReadAsync(stored, plaintext, archiveKey, cancellationToken).ConfigureAwait(false);
+                summary = await ArchiveObjectReader.ReadAsync(stored, plaintext, keys, cancellationToken).ConfigureAwait(false);
             }
             catch (PgDrArchiveException ex) when (ex.ErrorId == ErrorIds.ArchiveObjectCorrupt)
             {
@@ -75,18 +75,28 @@ internal static class CatalogDocument
     private static string NameOf(string key) => key[(key.LastIndexOf('/') + 1)..];
 }
 
-/// <summary>How a backup encodes its objects: the configuration's compression (and codecs), checksum and key.</summary>
+/// <summary>
+/// How a backup encodes its objects: the configuration's compression (and codecs), checksum and key, with the key as
+/// the key service wrapped it when there is one (every object of the backup then carries the same wrapped data key,
+/// format 3); and how the backup reads what is already stored (the catalog, the backup it builds on).
+/// </summary>
 internal sealed class DocumentEncoding(
-    Archive.Compression.CompressionSpec compression, Archive.Compression.CodecImplementation codecs, ContentChecksumAlgorithm checksum, ArchiveKey? key)
+    Archive.Compression.CompressionSpec compression,
+    Archive.Compression.CodecImplementation codecs,
+    ContentChecksumAlgorithm checksum,
+    ArchiveKey? key,
+    byte[]? wrappedKey,
+    ArchiveReadOptions read)
 {
     public Archive.Compression.CompressionSpec Compression { get; } = compression;
 
-    public Archive.Compression.CodecImplementation Codecs { get; } = codecs;
-
     public ContentChecksumAlgorithm Checksum { get; } = checksum;
 
-    public ArchiveKey? Key { get; } = key;
+    /// <summary>Whether new objects are encrypted (with the host's key or a wrapped data key).</summary>
+    public bool Encrypts => key is not null;
+
+    public ArchiveReadOptions Read { get; } = read;
 
     public ArchiveObjectOptions OptionsFor(string name, int compressionThreads = 1) =>
-        new() { Name = name, Compression = Compression, Codecs = Codecs, Checksum = Checksum, Key = Key, CompressionThreads = compressionThreads };
+        new() { Name = name, Compression = Compression, Codecs = codecs, Checksum = Checksum, Key = key, WrappedKey = wrappedKey, CompressionThreads = compressionThreads };
 }

@@ -48,7 +48,10 @@ public static class BackupService
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = BackupKey.Load(config);
+        using var keys = BackupKeys.Load(config);
+
+        // Before any connection or write: a key service that refuses stops the backup here.
+        var encoding = await keys.EncodingAsync(cancellationToken).ConfigureAwait(false);
         var targets = new List<UploadTarget>();
         try
         {
@@ -57,7 +60,7 @@ public static class BackupService
                 targets.Add(new UploadTarget(factory(entry.ToRepositoryConfig()), entry.Required));
             }
 
-            var run = new BackupRun(config, request, new DocumentEncoding(config.CompressionSpec, config.CodecImplementation, config.ChecksumAlgorithm, key), targets, progress);
+            var run = new BackupRun(config, request, encoding, targets, progress);
             return await PgConnector.RunAsync(request.Instance, connection => run.RunAsync(connection, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -190,7 +193,7 @@ public static class BackupService
                 Superuser = source.Superuser,
                 Compression = encoding.Compression.ToString(),
                 Checksum = ContentChecksum.Name(encoding.Checksum),
-                Encrypted = encoding.Key is not null,
+                Encrypted = encoding.Encrypts,
                 FileCount = fileList.Count,
                 OriginalBytes = fileList.Sum(f => f.Size),
                 NewBytes = fileList.Where(f => f.Backup == label).Sum(f => f.Size),
@@ -320,10 +323,10 @@ public static class BackupService
             var catalogs = new Dictionary<UploadTarget, RepositoryCatalog>();
             await ForEachTargetAsync(async t =>
             {
-                var catalog = await BackupCatalog.ReadAsync(t.Repository, _stanza, encoding.Key, cancellationToken).ConfigureAwait(false);
+                var catalog = await BackupCatalog.ReadAsync(t.Repository, _stanza, encoding.Read, cancellationToken).ConfigureAwait(false);
 
                 // This host holds the stanza's backup lock, so no backup of it is running here: what one from here left is leftovers.
-                var leftovers = await BackupDeletion.FindLeftoversAsync(t.Repository, _stanza, catalog, encoding.Key, thisHostIsIdle: true, cancellationToken).ConfigureAwait(false);
+                var leftovers = await BackupDeletion.FindLeftoversAsync(t.Repository, _stanza, catalog, encoding.Read, thisHostIsIdle: true, cancellationToken).ConfigureAwait(false);
                 foreach (var label in leftovers)
                 {
                     Report($"removing the leftovers of the interrupted backup {label} from {t.Name}");
@@ -370,7 +373,7 @@ public static class BackupService
             }
 
             var first = catalogs.Keys.First();
-            return await BackupCatalog.ReadManifestAsync(first.Repository, _stanza, prior.Label, encoding.Key, cancellationToken).ConfigureAwait(false);
+            return await BackupCatalog.ReadManifestAsync(first.Repository, _stanza, prior.Label, encoding.Read, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>

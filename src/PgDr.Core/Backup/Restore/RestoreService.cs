@@ -48,7 +48,7 @@ public static class RestoreService
             TargetDirectory.RefuseIfRunning(dataDirectory);
         }
 
-        using var key = BackupKey.Load(config);
+        using var keys = BackupKeys.Load(config);
         PgDrException? firstError = null;
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, request.Repository))
         {
@@ -57,7 +57,7 @@ public static class RestoreService
                 var repository = factory(entry.ToRepositoryConfig());
                 await using (repository.ConfigureAwait(false))
                 {
-                    return await PlanFromAsync(config, request, entry, repository, key, dataDirectory, cancellationToken).ConfigureAwait(false);
+                    return await PlanFromAsync(config, request, entry, repository, keys.Read, dataDirectory, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (PgDrRepositoryException ex) when (firstError is null || firstError is PgDrRepositoryException)
@@ -87,18 +87,18 @@ public static class RestoreService
     {
         ArgumentNullException.ThrowIfNull(plan);
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = BackupKey.Load(plan.Config);
+        using var keys = BackupKeys.Load(plan.Config);
         var repository = factory(plan.Repository.ToRepositoryConfig());
         await using (repository.ConfigureAwait(false))
         {
-            return await new RestoreRun(plan, repository, key, progress).RunAsync(cancellationToken).ConfigureAwait(false);
+            return await new RestoreRun(plan, repository, keys.Read, progress).RunAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     private static async Task<RestorePlan> PlanFromAsync(
-        PgDrConfig config, RestoreRequest request, RepositoryEntry entry, IArchiveRepository repository, ArchiveKey? key, string dataDirectory, CancellationToken cancellationToken)
+        PgDrConfig config, RestoreRequest request, RepositoryEntry entry, IArchiveRepository repository, ArchiveReadOptions keys, string dataDirectory, CancellationToken cancellationToken)
     {
-        var catalog = await BackupCatalog.ReadAsync(repository, config.Stanza, key, cancellationToken).ConfigureAwait(false);
+        var catalog = await BackupCatalog.ReadAsync(repository, config.Stanza, keys, cancellationToken).ConfigureAwait(false);
         var backup = ChooseBackup(catalog.Backups, request, repository.Name, config.Stanza);
         var missing = backup.References.Where(r => catalog.Backups.All(b => b.Label != r)).ToList();
         if (missing.Count > 0)
@@ -107,8 +107,8 @@ public static class RestoreService
                 ErrorIds.BackupChainBroken, PgDrErrorCategory.InvalidData, $"Backup {backup.Label} needs the files of {string.Join(", ", missing)}, which repository '{repository.Name}' no longer holds.", backup.Label);
         }
 
-        var manifest = await BackupCatalog.ReadManifestAsync(repository, config.Stanza, backup.Label, key, cancellationToken).ConfigureAwait(false);
-        var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, backup.WalSegmentSize, BackupKey.WalReadOptions(config, key), cancellationToken).ConfigureAwait(false);
+        var manifest = await BackupCatalog.ReadManifestAsync(repository, config.Stanza, backup.Label, keys, cancellationToken).ConfigureAwait(false);
+        var wal = await WalArchiveIndex.LoadAsync(repository, config.Stanza, backup.WalSegmentSize, keys, cancellationToken).ConfigureAwait(false);
         var reach = CheckArchive(backup, wal, request, repository.Name);
 
         var locations = TablespaceLocations(manifest, request);
@@ -272,7 +272,7 @@ public static class RestoreService
         Directory.EnumerateFiles(directory, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }).Count();
 
     /// <summary>One restore: the file-system work, in the order that keeps a failure harmless.</summary>
-    private sealed class RestoreRun(RestorePlan plan, IArchiveRepository repository, ArchiveKey? key, IProgress<PgDrProgress>? progress)
+    private sealed class RestoreRun(RestorePlan plan, IArchiveRepository repository, ArchiveReadOptions keys, IProgress<PgDrProgress>? progress)
     {
         private readonly BackupManifest _manifest = plan.Manifest;
         private readonly string _root = plan.DataDirectory;
@@ -474,7 +474,7 @@ public static class RestoreService
                     ArchiveObjectSummary summary;
                     try
                     {
-                        summary = await ArchiveObjectReader.ReadAsync(stored, splitter, key, cancellationToken).ConfigureAwait(false);
+                        summary = await ArchiveObjectReader.ReadAsync(stored, splitter, keys, cancellationToken).ConfigureAwait(false);
                     }
                     catch (PgDrArchiveException ex) when (ex.ErrorId == ErrorIds.ArchiveObjectCorrupt && ex.Target as string != objectKey)
                     {

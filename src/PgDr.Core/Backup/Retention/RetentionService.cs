@@ -29,14 +29,14 @@ public static class RetentionService
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
-        using var key = BackupKey.Load(config);
+        using var keys = BackupKeys.Load(config);
         var plan = new List<PgBackupExpiry>();
         foreach (var entry in WalArchiveCatalog.SelectRepositories(config, request.Repository))
         {
             var repository = factory(entry.ToRepositoryConfig());
             await using (repository.ConfigureAwait(false))
             {
-                var catalog = await BackupCatalog.ReadAsync(repository, config.Stanza, key, cancellationToken).ConfigureAwait(false);
+                var catalog = await BackupCatalog.ReadAsync(repository, config.Stanza, keys.Read, cancellationToken).ConfigureAwait(false);
                 var (expired, kept) = Choose(catalog.Backups, request, repository.Name);
                 plan.AddRange(expired.Select(b => new PgBackupExpiry
                 {
@@ -51,7 +51,7 @@ public static class RetentionService
                     Reason = b.Reason,
                 }));
 
-                foreach (var label in await BackupDeletion.FindLeftoversAsync(repository, config.Stanza, catalog, key, thisHostIsIdle: false, cancellationToken).ConfigureAwait(false))
+                foreach (var label in await BackupDeletion.FindLeftoversAsync(repository, config.Stanza, catalog, keys.Read, thisHostIsIdle: false, cancellationToken).ConfigureAwait(false))
                 {
                     plan.Add(new PgBackupExpiry { Repository = repository.Name, Stanza = config.Stanza, Kind = BackupExpiryKind.Leftover, Label = label, Reason = "it never completed and nothing writes to it any more" });
                 }

@@ -210,8 +210,8 @@ public static class BackupTestService
 
         private async Task<(bool, string)> VerifyFilesAsync(PostgresBinaries binaries, OsUser account, string scratch, string dataDirectory, CancellationToken cancellationToken)
         {
-            using var key = BackupKey.Load(config);
-            var manifest = await ReadManifestAsync(key, cancellationToken).ConfigureAwait(false);
+            using var keys = BackupKeys.Load(config);
+            var manifest = await ReadManifestAsync(keys.Read, cancellationToken).ConfigureAwait(false);
             var manifestPath = Path.Combine(scratch, "backup_manifest");
             await File.WriteAllTextAsync(manifestPath, PostgresBackupManifest.Build(manifest), cancellationToken).ConfigureAwait(false);
             var arguments = new List<string> { "--manifest-path", manifestPath, "--ignore", "tablespace_map", "--quiet" };
@@ -251,13 +251,13 @@ public static class BackupTestService
             return (true, $"{manifest.Files.Count + 1} {walNote} match the backup-time checksums");
         }
 
-        private async Task<BackupManifest> ReadManifestAsync(Archive.Encryption.ArchiveKey? key, CancellationToken cancellationToken)
+        private async Task<BackupManifest> ReadManifestAsync(Archive.Format.ArchiveReadOptions keys, CancellationToken cancellationToken)
         {
             var entry = config.Repositories.First(r => r.Name == backup.Repository);
             var repository = (repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c)))(entry.ToRepositoryConfig());
             await using (repository.ConfigureAwait(false))
             {
-                return await BackupCatalog.ReadManifestAsync(repository, config.Stanza, backup.Label, key, cancellationToken).ConfigureAwait(false);
+                return await BackupCatalog.ReadManifestAsync(repository, config.Stanza, backup.Label, keys, cancellationToken).ConfigureAwait(false);
             }
         }
 
