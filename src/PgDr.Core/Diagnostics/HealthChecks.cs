@@ -19,7 +19,7 @@ internal static class HealthChecks
     public static async Task<IReadOnlyList<PgDrCheck>> RunAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         var results = new List<PgDrCheck>();
-        results.AddRange(await ArchiverAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
+        results.AddRange(await ArchiverAsync(facts, local, options, w, cancellationToken).ConfigureAwait(false));
         results.AddRange(Slots(facts, w));
         results.AddRange(await StreamingAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
         if (local is not null)
@@ -30,7 +30,7 @@ internal static class HealthChecks
         return results;
     }
 
-    private static async Task<IReadOnlyList<PgDrCheck>> ArchiverAsync(NodeFacts facts, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<PgDrCheck>> ArchiverAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         // A node that does not archive (archive_mode off, or on while a standby) has nothing for the archiver checks:
         // the ArchiveMode setting check speaks for it.
@@ -52,7 +52,11 @@ internal static class HealthChecks
             ? w.Warn(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segments wait for the archiver (more than {options.MaxReadyFiles}): archiving falls behind and pg_wal grows",
                 "Make archiving faster (async push with parallel workers: \"async\" in the configuration) or find why each push is slow.")
             : w.Pass(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segment(s) wait for the archiver");
-        return [archiver, backlog];
+
+        // Where the archive goes is judged where its configuration is: on the node's host.
+        return local is null
+            ? [archiver, backlog]
+            : [archiver, backlog, .. await ArchiveTargetChecks.RunAsync(facts, health.ArchiveCommand, options, w, cancellationToken).ConfigureAwait(false)];
     }
 
     private static IEnumerable<PgDrCheck> Slots(NodeFacts facts, CheckWriter w)
@@ -130,8 +134,13 @@ internal static class HealthChecks
         }
     }
 
-    /// <summary>The free space of the file system holding <paramref name="path"/>, judged; null when it cannot be measured.</summary>
-    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject)
+    private const string DiskFix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
+
+    /// <summary>
+    /// The free space of the file system holding <paramref name="path"/>, judged as <paramref name="checkId"/> (DiskSpace
+    /// unless given); null when it cannot be measured.
+    /// </summary>
+    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject, string checkId = CheckIds.DiskSpace, string fix = DiskFix)
     {
         if (FreeSpace(path) is not { } space)
         {
@@ -140,10 +149,9 @@ internal static class HealthChecks
 
         var share = space.Total == 0 ? 0 : (double)space.Free / space.Total;
         var evidence = $"{Bytes.Format(space.Free)} free of {Bytes.Format(space.Total)} ({share:P0}) on {space.Mount}";
-        const string Fix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
-        return share < minFreeShare / 3 ? w.Fail(Area, CheckIds.DiskSpace, evidence, Fix, subject)
-            : share < minFreeShare ? w.Warn(Area, CheckIds.DiskSpace, evidence, Fix, subject)
-            : w.Pass(Area, CheckIds.DiskSpace, evidence, subject);
+        return share < minFreeShare / 3 ? w.Fail(Area, checkId, evidence, fix, subject)
+            : share < minFreeShare ? w.Warn(Area, checkId, evidence, fix, subject)
+            : w.Pass(Area, checkId, evidence, subject);
     }
 
     /// <summary>Free and total bytes of the mount that holds <paramref name="path"/> (the longest mount point above it).</summary>
