@@ -76,10 +76,7 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     public async Task PgDr_logs_in_with_a_client_certificate_signed_by_the_sandbox_CA_and_a_foreign_one_is_refused_and_found_by_the_log_scan()
     {
         var primary = _sandbox.Primary.Instance;
-        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
-        var directory = await ArchiveTestSupport.NewDirectoryAsync("client-cert");
-        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
-        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        var directory = await CertificateAuthorityCopyAsync("client-cert");
         var (certificate, key) = SandboxTls.IssueClientCertificate(directory, "postgres");
         var (otherUserCertificate, otherUserKey) = SandboxTls.IssueClientCertificate(directory, "someone-else");
         var (foreignCertificate, foreignKey) = TestCertificates.WriteSelfSigned(directory, "postgres-foreign", IPAddress.Loopback);
@@ -154,10 +151,7 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     public async Task A_standby_made_by_PgDr_streams_over_verify_full_logging_in_with_a_client_certificate_and_no_password()
     {
         var primary = _sandbox.Primary.Instance;
-        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
-        var directory = await ArchiveTestSupport.NewDirectoryAsync("replicator-cert");
-        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
-        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        var directory = await CertificateAuthorityCopyAsync("replicator-cert");
         var (certificate, key) = SandboxTls.IssueClientCertificate(directory, PgSandbox.ReplicationUser);
         // The WAL receiver presents them as the postgres account, which must own the 0600 key.
         await OsUser.ForPostgres().TakeOwnershipAsync(directory, CancellationToken.None);
@@ -234,5 +228,15 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
         Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "region-b").Verdict);
         Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-b" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "upstream").Verdict);
         Assert.Contains("TLSv1.", results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.Tls).Evidence, StringComparison.Ordinal);
+    }
+
+    /// <summary>A new directory holding a copy of the sandbox CA's certificate and key, to issue client certificates in.</summary>
+    private async Task<string> CertificateAuthorityCopyAsync(string label)
+    {
+        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
+        var directory = await ArchiveTestSupport.NewDirectoryAsync(label);
+        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
+        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        return directory;
     }
 }
