@@ -1,24 +1,21 @@
 using System.Text;
+using PgDr.Hosting;
 using PgDr.Hosting.Sandbox;
+using PgDr.Replication;
 using PgDr.Tests.Cli;
 using PgDr.Tests.Fixtures;
 
 namespace PgDr.Tests.Security;
-
-/// <summary>A primary and a standby of their own: the test swaps them and fails over, which no other test may see.</summary>
-public sealed class SecretsThroughChangesFixture : SandboxFixture
-{
-    protected override SandboxSpec Spec(string directory) => new() { Directory = directory, Standbys = 1 };
-}
 
 /// <summary>
 /// The subcommands that SecretsAbsentTests leaves out because they change the topology or take long, run for real with
 /// a recognisable password and archive key: archiving through the async spool (the push and prefetch workers), a base
 /// backup taken, listed, proven by restoring it into a scratch cluster and restored into a directory, a switchover and a
 /// failover back. Every output, every argument list seen meanwhile, and every file of the sandbox, the spool, the restored
-/// directory and the repository is searched: the secret is in none of them.
+/// directory and the repository is searched: the secret is in none of them. A sandbox of its own (a class fixture is one
+/// per class): the test swaps primary and standby and fails over.
 /// </summary>
-public sealed class SecretsThroughChangesTests(SecretsThroughChangesFixture fixture) : IClassFixture<SecretsThroughChangesFixture>
+public sealed class SecretsThroughChangesTests(SecretsSandboxFixture fixture) : IClassFixture<SecretsSandboxFixture>
 {
     private readonly PgSandbox _sandbox = fixture.Sandbox;
 
@@ -54,19 +51,19 @@ public sealed class SecretsThroughChangesTests(SecretsThroughChangesFixture fixt
             await RunAsync("archiving", "set", primary.Name, "--config", config, "--pgdr", pgdr, "--restart");
             await RunAsync("archiving", "test", primary.Name, "--force-switch", "--config", config);
 
-            // archive_command's and restore_command's pgdr in async mode, by hand: the fetch starts the prefetch worker.
-            var segment = await Sql.ScalarAsync<string>(primary, "SELECT last_archived_wal FROM pg_stat_archiver");
-            var copy = Path.Combine(directory, segment);
-            File.Copy(Path.Combine(_sandbox.Node("region-a").DataDirectory, "pg_wal", segment), copy);
-            await RunAsync("wal", "push", "--config", config, copy);
-            await RunAsync("wal", "fetch", "--config", config, segment, Path.Combine(directory, "fetched-" + segment));
-
+            // Async mode runs as PostgreSQL runs it, as the postgres account: the push worker behind archive_command, and the
+            // prefetch worker behind the restore_command of backup test's scratch cluster. (By hand as root, a worker would
+            // leave root-owned files in the spool; SecretsAbsentTests runs wal push and fetch by hand, synchronously.)
             await RunAsync("backup", "create", primary.Name, "--config", config);
             await RunAsync("backup", "list", "--config", config);
             await RunAsync("backup", "test", "--config", config, "--pgdr", pgdr, "--bin-dir", _sandbox.Binaries.Directory);
-            await RunAsync("backup", "restore", restored, "--config", config, "--pgdr", pgdr);
+            await RunAsync("restore", restored, "--config", config, "--pgdr", pgdr);
 
             await RunAsync("switchover", standby.Name, "--old-primary", primary.Name, "--config", config);
+            // Back with no data loss allowed: region-a, now a standby, first streams from region-b and has all it wrote.
+            await Wait.UntilAsync(
+                async ct => (await ReplicationLagService.GetLagAsync(standby, new LagThresholds(), ct)).Any(l => l.StandbyName == "region-a" && l.State == "streaming" && l.ByteLag == 0),
+                TimeSpan.FromSeconds(90), "region-a to stream from region-b and catch up", CancellationToken.None);
             await RunAsync("failover", primary.Name, "--old-primary", standby.Name, "--config", config);
             await RunAsync("lease", "show", "--config", config);
 
