@@ -2,8 +2,9 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # The cmdlets with a recognisable password in a PSCredential, verbose and debug output on: every stream they write
 # (output, errors, warnings, verbose, debug, information), every error record, and the sandbox's files hold no trace of it,
-# whether the password is right or wrong. (tests/Unit/Security/SecretsAbsentTests does the same for pgdr, process
-# argument lists and the archive key.)
+# whether the password is right or wrong. Then the cmdlets that change things, for real, with an archive key too:
+# archiving, backups, a new standby replicating with the password, a switchover, a failover and a rejoin.
+# (tests/Unit/Security/SecretsAbsentTests and SecretsThroughChangesTests do the same for pgdr and process argument lists.)
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PgDrTestSupport.psm1') -Force
@@ -15,12 +16,15 @@ BeforeAll {
     $secret = $marker + [guid]::NewGuid().ToString('N').Substring(0, 12)
     $address = "$($sandbox.Primary.Instance.Host):$($sandbox.Primary.Instance.Port)"
     $standbyAddress = "$($sandbox.Nodes[1].Instance.Host):$($sandbox.Nodes[1].Instance.Port)"
-    # A superuser with the recognisable password, made through psql's standard input (never an argument list).
-    $env:PGPASSFILE = Join-Path $sandboxPath '.pgpass'
-    "CREATE ROLE pgdr_pester_admin LOGIN SUPERUSER PASSWORD '$secret';" |
-        & (Join-Path $sandbox.Binaries.Directory 'psql') -X -q -v ON_ERROR_STOP=1 -h $sandbox.Primary.Instance.Host -p $sandbox.Primary.Instance.Port -U postgres -d postgres -f - | Out-Null
-    $LASTEXITCODE | Should -Be 0
-    Remove-Item Env:PGPASSFILE
+    # Roles with the recognisable password, made through psql's standard input (never an argument list).
+    function New-SecretRole([string] $Role, [string] $Attributes) {
+        $env:PGPASSFILE = Join-Path $sandboxPath '.pgpass'
+        "CREATE ROLE $Role LOGIN $Attributes PASSWORD '$secret';" |
+            & (Join-Path $sandbox.Binaries.Directory 'psql') -X -q -v ON_ERROR_STOP=1 -h $sandbox.Primary.Instance.Host -p $sandbox.Primary.Instance.Port -U postgres -d postgres -f - | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        Remove-Item Env:PGPASSFILE
+    }
+    New-SecretRole pgdr_pester_admin SUPERUSER
     $cred = [pscredential]::new('pgdr_pester_admin', (ConvertTo-SecureString $secret -AsPlainText -Force))
     $wrong = [pscredential]::new('pgdr_pester_admin', (ConvertTo-SecureString ($secret + 'Wrong') -AsPlainText -Force))
 }
@@ -66,6 +70,89 @@ Describe 'A password given as a PSCredential' {
 
     It 'is in no file of the sandbox: logs, postgresql.auto.conf, sandbox.json, data directories' {
         $hits = Get-ChildItem $sandboxPath -Recurse -File | Where-Object { Select-String -Path $_.FullName -Pattern $marker -SimpleMatch -Quiet -ErrorAction SilentlyContinue }
+        $hits | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'A password and an archive key through archiving, backups, a new standby, a switchover and a failover' {
+    BeforeAll {
+        $pgdr = Install-PgDrForPostgres -Directory $work
+        $repository = New-Item -ItemType Directory -Path (Join-Path $work 'repository')
+        $spool = New-Item -ItemType Directory -Path (Join-Path $work 'spool')
+        $keyFile = Join-Path $work 'archive.key'
+        $keyHex = [Convert]::ToHexString([Security.Cryptography.RandomNumberGenerator]::GetBytes(32))
+        [IO.File]::WriteAllText($keyFile, $keyHex)
+        if (-not $IsWindows) { chmod 600 $keyFile }
+        $configPath = Join-Path $work 'pgdr.json'
+        @{
+            stanza       = 'pester'
+            repositories = @(@{ name = 'local'; type = 'filesystem'; path = $repository.FullName })
+            encryption   = @{ keyFile = $keyFile }
+            async        = @{ spoolPath = $spool.FullName; parallel = 2 }
+            agent        = @{ node = 'region-a'; instance = $address; httpAddress = '127.0.0.1'; httpPort = (Get-PgDrFreePort); eventsPath = (Join-Path $work 'agent-events.jsonl') }
+        } | ConvertTo-Json -Depth 5 | Set-Content $configPath
+        Grant-PostgresAccess $repository.FullName, $spool.FullName, $keyFile, $configPath
+        # The agent's event log, as a node where the agent ran has it (Get-PgDrEvent reads it; Start-PgDrAgent -WhatIf starts nothing).
+        New-Item -ItemType File -Path (Join-Path $work 'agent-events.jsonl') | Out-Null
+        # A replication role with the same recognisable password: New-PgStandby may only put it in its 0600 password file.
+        New-SecretRole pgdr_pester_repl REPLICATION
+        $repl = [pscredential]::new('pgdr_pester_repl', (ConvertTo-SecureString $secret -AsPlainText -Force))
+        $standbyDirectory = Join-Path $sandboxPath 'pester-standby'
+        $restored = Join-Path $work 'restored'
+    }
+
+    AfterAll {
+        Stop-PgDrTestServer -DataDirectory $standbyDirectory -Sandbox $sandbox
+    }
+
+    It 'appears in no stream, error record or file, with -Verbose and -Debug' {
+        $VerbosePreference = 'Continue'
+        $DebugPreference = 'Continue'
+        $InformationPreference = 'Continue'
+        $everything = & {
+            New-PgWalRepository $address -ConfigPath $configPath -Credential $cred -Confirm:$false
+            Set-PgWalArchiving $address -Credential $cred -ConfigPath $configPath -PgDrPath $pgdr -Restart -Confirm:$false
+            Test-PgWalArchiving $address -Credential $cred -ForceSwitch -ConfigPath $configPath
+            Get-PgWalArchive -ConfigPath $configPath
+            Test-PgWalArchive -ConfigPath $configPath
+            Backup-PgCluster $address -Credential $cred -ConfigPath $configPath -Confirm:$false
+            Get-PgBackup -ConfigPath $configPath
+            Test-PgBackup -ConfigPath $configPath -PgDrPath $pgdr -NoAmcheck
+            Restore-PgCluster $restored -ConfigPath $configPath -PgDrPath $pgdr -Immediate -ArchiveMode Off -Confirm:$false
+            Remove-PgBackup -ConfigPath $configPath -KeepFull 1 -WhatIf
+            Invoke-PgSwitchover $standbyAddress -OldPrimary $address -ConfigPath $configPath -Credential $cred -Confirm:$false
+            Invoke-PgFailover $address -OldPrimary $standbyAddress -ConfigPath $configPath -Credential $cred -Confirm:$false
+            Join-PgCluster -DataDirectory $sandbox.Nodes[1].DataDirectory -Primary $address -ConfigPath $configPath -Credential $cred -Confirm:$false
+            Get-PgDrLease -ConfigPath $configPath
+            New-PgStandby $address -DataDirectory $standbyDirectory -Name pester-standby -Port (Get-PgDrFreePort) -CreateSlot -Credential $cred -ReplicationCredential $repl -BinDirectory $sandbox.Binaries.Directory -Confirm:$false
+            Get-PgDrSandbox -Path $sandboxPath
+            Get-PgDrEvent -ConfigPath $configPath
+            Install-PgDrExecutable -Path (Join-Path $work 'installed') -WhatIf
+            Start-PgDrAgent -ConfigPath $configPath -WhatIf
+        } *>&1 2>&1
+        $VerbosePreference = 'SilentlyContinue'
+        $DebugPreference = 'SilentlyContinue'
+        $InformationPreference = 'SilentlyContinue'
+
+        # They all did their work: no error record, region-a is the primary again, the new standby streams.
+        $errors = @($everything | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        ($errors | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" }) -join "`n" | Should -BeNullOrEmpty
+        (Get-PgDrNode $address -Credential $cred).Role | Should -Be 'Primary'
+        (Get-PgDrNode $standbyAddress -Credential $cred).Role | Should -Be 'Standby'
+        Test-Path (Join-Path $restored 'PG_VERSION') | Should -BeTrue
+
+        $text = ($everything | ForEach-Object { $_ | Format-List * -Force | Out-String -Width 400 }) -join "`n"
+        $text | Should -Not -Match $marker
+        $text | Should -Not -Match $keyHex
+        ($Error | ForEach-Object { $_.ToString() + $_.Exception.ToString() }) -join "`n" | Should -Not -Match $marker
+
+        # Every file of the sandbox (logs, postgresql.auto.conf, the new standby's), the spool, the restore and the repository;
+        # the password may be only in the new standby's 0600 password file, the key only in its own file.
+        $passwordFile = "$standbyDirectory.pgpass"
+        (Get-Content $passwordFile -Raw) | Should -Match $marker
+        $files = Get-ChildItem $sandboxPath, $work -Recurse -File | Where-Object { $_.FullName -notin $keyFile, $passwordFile }
+        $files.FullName | Should -Contain (Join-Path $restored 'postgresql.auto.conf')
+        $hits = $files | Where-Object { Select-String -Path $_.FullName -Pattern $marker, $keyHex -SimpleMatch -Quiet -ErrorAction SilentlyContinue }
         $hits | Should -BeNullOrEmpty
     }
 }

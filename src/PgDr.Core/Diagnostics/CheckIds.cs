@@ -33,6 +33,8 @@ public static class CheckIds
     // Health
     public const string Archiver = "Archiver";
     public const string ArchiveBacklog = "ArchiveBacklog";
+    public const string Repository = "Repository";
+    public const string ArchiveSpool = "ArchiveSpool";
     public const string ReplicationSlot = "ReplicationSlot";
     public const string Streaming = "Streaming";
     public const string ReplayLag = "ReplayLag";

@@ -19,9 +19,9 @@ internal static class HealthChecks
     public static async Task<IReadOnlyList<PgDrCheck>> RunAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         var results = new List<PgDrCheck>();
-        results.AddRange(await ArchiverAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
+        results.AddRange(await ArchiverAsync(facts, local, options, w, cancellationToken).ConfigureAwait(false));
         results.AddRange(Slots(facts, w));
-        results.AddRange(await StreamingAsync(facts, options, w, cancellationToken).ConfigureAwait(false));
+        results.AddRange(await StreamingAsync(facts, local is not null, options, w, cancellationToken).ConfigureAwait(false));
         if (local is not null)
         {
             results.AddRange(Disks(local, options, w));
@@ -30,7 +30,7 @@ internal static class HealthChecks
         return results;
     }
 
-    private static async Task<IReadOnlyList<PgDrCheck>> ArchiverAsync(NodeFacts facts, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<PgDrCheck>> ArchiverAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         // A node that does not archive (archive_mode off, or on while a standby) has nothing for the archiver checks:
         // the ArchiveMode setting check speaks for it.
@@ -52,7 +52,11 @@ internal static class HealthChecks
             ? w.Warn(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segments wait for the archiver (more than {options.MaxReadyFiles}): archiving falls behind and pg_wal grows",
                 "Make archiving faster (async push with parallel workers: \"async\" in the configuration) or find why each push is slow.")
             : w.Pass(Area, CheckIds.ArchiveBacklog, $"{health.ReadyCount} segment(s) wait for the archiver");
-        return [archiver, backlog];
+
+        // Where the archive goes is judged where its configuration is: on the node's host.
+        return local is null
+            ? [archiver, backlog]
+            : [archiver, backlog, .. await ArchiveTargetChecks.RunAsync(facts, health.ArchiveCommand, options, w, cancellationToken).ConfigureAwait(false)];
     }
 
     private static IEnumerable<PgDrCheck> Slots(NodeFacts facts, CheckWriter w)
@@ -82,7 +86,7 @@ internal static class HealthChecks
         }
     }
 
-    private static async Task<IReadOnlyList<PgDrCheck>> StreamingAsync(NodeFacts facts, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<PgDrCheck>> StreamingAsync(NodeFacts facts, bool local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         var results = new List<PgDrCheck>();
         var lags = await ReplicationLagService.GetLagAsync(facts.Instance, new LagThresholds(), cancellationToken).ConfigureAwait(false);
@@ -108,14 +112,33 @@ internal static class HealthChecks
                 ? w.Pass(Area, CheckIds.Streaming, $"streaming from {facts.Node.Upstream}", "upstream")
                 : w.Fail(Area, CheckIds.Streaming, string.Join("; ", lag.Reasons),
                     "Read the standby's log (the Log checks below name the cause): the upstream down or unreachable, a refused login, or a TLS failure.", "upstream"));
-            results.Add(lag.ByteLag > options.MaxReplayLagBytes
-                ? w.Warn(Area, CheckIds.ReplayLag,
-                    $"{Bytes.Format(lag.ByteLag)} received but not replayed (more than {Bytes.Format(options.MaxReplayLagBytes)}), last replayed transaction {lag.LastReplayedTransactionTime:u}",
-                    "Replay is slower than the stream: look at the standby's disk I/O (iostat: it must apply what the primary writes, single-threaded) and at queries holding replay back (max_standby_streaming_delay).")
-                : w.Pass(Area, CheckIds.ReplayLag, $"{Bytes.Format(lag.ByteLag)} received but not replayed"));
+            results.Add(JudgeReplay(lag.ByteLag, lag.LastReplayedTransactionTime, options.MaxReplayLagBytes, local ? IoPressure.ReadThisHost() : null, w));
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// A standby whose replay falls behind what its receiver already has is replay-bound, not network-bound. Where the
+    /// standby is on this host, the kernel's I/O pressure says whether its disk is the cause (replay applies what the
+    /// primary wrote, single-threaded, and waits for every page it reads) or something else holds replay back.
+    /// </summary>
+    internal static PgDrCheck JudgeReplay(long receivedNotReplayed, DateTimeOffset? lastReplayed, long maxBytes, IoPressure? io, CheckWriter w)
+    {
+        var pressure = io is { } measured ? $"; {measured}" : string.Empty;
+        if (receivedNotReplayed <= maxBytes)
+        {
+            return w.Pass(Area, CheckIds.ReplayLag, $"{Bytes.Format(receivedNotReplayed)} received but not replayed{pressure}");
+        }
+
+        var fix = io switch
+        {
+            { IsSaturated: true } => "Replay waits for the standby's disk: give it storage as fast as the primary's (replay is single-threaded and reads every page it changes), and keep other I/O (backups, reports) off it.",
+            not null => "The disk is not what holds replay back: look for queries conflicting with replay (max_standby_streaming_delay, pg_stat_database_conflicts) and for one CPU core saturated by the startup process.",
+            null => "Replay is slower than the stream: look at the standby's disk I/O (iostat: it must apply what the primary writes, single-threaded) and at queries holding replay back (max_standby_streaming_delay).",
+        };
+        return w.Warn(Area, CheckIds.ReplayLag,
+            $"{Bytes.Format(receivedNotReplayed)} received but not replayed (more than {Bytes.Format(maxBytes)}: replay-bound, not the network), last replayed transaction {lastReplayed:u}{pressure}", fix);
     }
 
     private static IEnumerable<PgDrCheck> Disks(LocalNode local, ConfigurationCheckOptions options, CheckWriter w)
@@ -130,8 +153,13 @@ internal static class HealthChecks
         }
     }
 
-    /// <summary>The free space of the file system holding <paramref name="path"/>, judged; null when it cannot be measured.</summary>
-    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject)
+    private const string DiskFix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
+
+    /// <summary>
+    /// The free space of the file system holding <paramref name="path"/>, judged as <paramref name="checkId"/> (DiskSpace
+    /// unless given); null when it cannot be measured.
+    /// </summary>
+    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject, string checkId = CheckIds.DiskSpace, string fix = DiskFix)
     {
         if (FreeSpace(path) is not { } space)
         {
@@ -140,10 +168,9 @@ internal static class HealthChecks
 
         var share = space.Total == 0 ? 0 : (double)space.Free / space.Total;
         var evidence = $"{Bytes.Format(space.Free)} free of {Bytes.Format(space.Total)} ({share:P0}) on {space.Mount}";
-        const string Fix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
-        return share < minFreeShare / 3 ? w.Fail(Area, CheckIds.DiskSpace, evidence, Fix, subject)
-            : share < minFreeShare ? w.Warn(Area, CheckIds.DiskSpace, evidence, Fix, subject)
-            : w.Pass(Area, CheckIds.DiskSpace, evidence, subject);
+        return share < minFreeShare / 3 ? w.Fail(Area, checkId, evidence, fix, subject)
+            : share < minFreeShare ? w.Warn(Area, checkId, evidence, fix, subject)
+            : w.Pass(Area, checkId, evidence, subject);
     }
 
     /// <summary>Free and total bytes of the mount that holds <paramref name="path"/> (the longest mount point above it).</summary>

@@ -36,6 +36,11 @@ public sealed class ConfigurationCheckTests(PrimaryAndStandbyFixture fixture) : 
         Assert.Equal(PgDrCheckVerdict.Pass, Single(results, "region-b", CheckIds.LogScan).Verdict);
         Assert.Equal(PgDrCheckVerdict.Pass, Single(results, "region-a", CheckIds.DiskSpace, "pg_wal").Verdict);
 
+        // An idle standby replays all it receives; on a kernel with pressure stall information the I/O it saw is shown.
+        var replay = Single(results, "region-b", CheckIds.ReplayLag);
+        Assert.Equal(PgDrCheckVerdict.Pass, replay.Verdict);
+        Assert.Equal(IoPressure.ReadThisHost() is not null, replay.Evidence.Contains("I/O pressure", StringComparison.Ordinal));
+
         // Two processes on one machine share a clock: the sandbox must read as in sync.
         var clock = Single(results, "region-b", CheckIds.ClockSkew, "region-a");
         Assert.Equal(PgDrCheckVerdict.Pass, clock.Verdict);

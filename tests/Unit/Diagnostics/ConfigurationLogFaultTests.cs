@@ -97,6 +97,49 @@ public sealed class ConfigurationLogFaultTests(PrimaryAndStandbyFixture fixture)
         Assert.Contains("postgres", line.Evidence, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_standby_requiring_verify_full_of_a_primary_without_TLS_fails_its_stream_and_its_log_shows_the_TLS_failure()
+    {
+        var standby = _sandbox.Instance("region-b");
+        var original = await Sql.ScalarAsync<string>(standby, "SHOW primary_conninfo");
+
+        // TLS required and verified against a CA of its own, from a primary that runs with ssl = off: the receiver is refused
+        // before any certificate is looked at, and retries every 5 s (wal_retrieve_retry_interval).
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("verify-full");
+        var (ca, _) = TestCertificates.WriteSelfSigned(directory, "ca", System.Net.IPAddress.Loopback);
+        await OsUser.ForPostgres().TakeOwnershipAsync(ca, CancellationToken.None);
+        await SetPrimaryConnInfoAsync(standby, $"{original} sslmode=verify-full sslrootcert={ca}");
+        try
+        {
+            IReadOnlyList<PgDrCheck> results = [];
+            await Wait.UntilAsync(async _ =>
+            {
+                results = await CheckAsync(_sandbox, "region-b");
+                return results.Any(r => r.CheckId == CheckIds.LogTls);
+            }, TimeSpan.FromSeconds(60), "the standby to log the refused TLS", CancellationToken.None);
+
+            var line = Single(results, "region-b", CheckIds.LogTls);
+            Assert.Equal(PgDrCheckVerdict.Fail, line.Verdict);
+            Assert.True(line.Count >= 1);
+            Assert.Contains("SSL", line.Evidence, StringComparison.Ordinal);
+            Assert.Equal(PgDrCheckVerdict.Fail, Single(results, "region-b", CheckIds.Streaming, "upstream").Verdict);
+            Assert.Equal(PgDrCheckVerdict.Pass, Single(results, "region-b", CheckIds.ReplicationTls, "upstream").Verdict);
+        }
+        finally
+        {
+            await SetPrimaryConnInfoAsync(standby, original);
+            await WaitForStreamingAsync(_sandbox, "region-b");
+        }
+    }
+
+    private static async Task SetPrimaryConnInfoAsync(PgDr.Connections.PgInstance standby, string conninfo)
+    {
+        await Sql.ExecuteAsync(standby, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.Replace("'", "''", StringComparison.Ordinal)}'");
+        await Sql.ExecuteAsync(standby, "SELECT pg_reload_conf()");
+        await Wait.UntilAsync(async _ => await Sql.ScalarAsync<string>(standby, "SHOW primary_conninfo") == conninfo,
+            TimeSpan.FromSeconds(15), "primary_conninfo to reload", CancellationToken.None);
+    }
+
     private async Task RestartAsync(string node)
     {
         await _sandbox.StopNodeAsync(node, StopMode.Fast, CancellationToken.None);

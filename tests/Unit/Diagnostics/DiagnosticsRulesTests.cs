@@ -118,25 +118,44 @@ public sealed class DiagnosticsRulesTests(TmpfsFixture tmpfs) : IClassFixture<Tm
     }
 
     [Fact]
+    public void Io_pressure_is_read_from_the_kernels_some_and_full_lines()
+    {
+        var io = IoPressure.Parse("some avg10=12.31 avg60=7.15 avg300=3.96 total=828058159\nfull avg10=0.50 avg60=0.00 avg300=0.12 total=161762093\n");
+
+        Assert.Equal(new IoPressure(12.31, 0.5), io);
+        Assert.True(io!.Value.IsSaturated);
+        Assert.False(new IoPressure(9.99, 0).IsSaturated);
+        Assert.Null(IoPressure.Parse("some avg10=x avg60=0.00\nfull avg10=0.00\n"));
+        Assert.Null(IoPressure.Parse("some avg10=1.00 avg60=0.00 avg300=0.00 total=1\n"));
+        Assert.Null(IoPressure.Parse(string.Empty));
+    }
+
+    [Fact]
+    public void Replay_behind_what_was_received_warns_as_replay_bound_and_the_disks_pressure_decides_the_fix()
+    {
+        const long MiB = 1024 * 1024;
+
+        var keepingUp = HealthChecks.JudgeReplay(MiB, T0, 64 * MiB, new IoPressure(50, 10), Writer);
+        Assert.Equal((CheckIds.ReplayLag, PgDrCheckVerdict.Pass), (keepingUp.CheckId, keepingUp.Verdict));
+
+        var diskBound = HealthChecks.JudgeReplay(200 * MiB, T0, 64 * MiB, new IoPressure(35, 5), Writer);
+        var notDisk = HealthChecks.JudgeReplay(200 * MiB, T0, 64 * MiB, new IoPressure(0.5, 0), Writer);
+        var unknown = HealthChecks.JudgeReplay(200 * MiB, T0, 64 * MiB, null, Writer);
+        Assert.All([diskBound, notDisk, unknown], c => Assert.Equal((CheckIds.ReplayLag, PgDrCheckVerdict.Warn), (c.CheckId, c.Verdict)));
+        Assert.Contains("35 %", diskBound.Evidence, StringComparison.Ordinal);
+        Assert.Equal(3, new[] { diskBound.Fix, notDisk.Fix, unknown.Fix }.Distinct().Count());
+        Assert.DoesNotContain("I/O pressure", unknown.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_full_disk_fails_the_disk_space_check_and_an_empty_one_passes()
     {
         Assert.True(tmpfs.Mounted, tmpfs.Unavailable);
         Assert.Equal(PgDrCheckVerdict.Pass, HealthChecks.JudgeDisk(tmpfs.Directory, 0.15, Writer, "pg_wal")!.Verdict);
 
-        var filler = Path.Combine(tmpfs.Directory, "filler");
+        var filler = await tmpfs.FillAsync();
         try
         {
-            try
-            {
-                await using var stream = File.Create(filler);
-                await stream.WriteAsync(new byte[TmpfsFixture.SizeBytes]);
-                await stream.FlushAsync();
-            }
-            catch (IOException)
-            {
-                // No space left on the device: exactly what was wanted.
-            }
-
             var full = HealthChecks.JudgeDisk(tmpfs.Directory, 0.15, Writer, "pg_wal")!;
             Assert.Equal(PgDrCheckVerdict.Fail, full.Verdict);
             Assert.Equal(CheckIds.DiskSpace, full.CheckId);

@@ -24,6 +24,24 @@ public sealed class TmpfsFixture : IAsyncLifetime
         Unavailable = Mounted ? null : $"mount -t tmpfs failed (exit {result.ExitCode}: {result.StandardError.Trim()}); the full-disk test needs root.";
     }
 
+    /// <summary>Writes a file in the tmpfs until the device is full; the caller deletes the returned file to free it again.</summary>
+    public async Task<string> FillAsync()
+    {
+        var filler = System.IO.Path.Combine(Directory, "filler-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await using var stream = File.Create(filler);
+            await stream.WriteAsync(new byte[SizeBytes]);
+            await stream.FlushAsync();
+        }
+        catch (IOException)
+        {
+            // No space left on the device: exactly what was wanted.
+        }
+
+        return filler;
+    }
+
     public async Task DisposeAsync()
     {
         if (Mounted)

@@ -5,6 +5,9 @@ using PgDr.Diagnostics;
 using PgDr.Errors;
 using PgDr.Hosting;
 using PgDr.Hosting.Sandbox;
+using PgDr.Hosting.Services;
+using PgDr.Replication;
+using PgDr.Replication.Standby;
 using PgDr.Tests.Archive;
 using PgDr.Tests.Fixtures;
 using PgDr.Topology;
@@ -73,10 +76,7 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     public async Task PgDr_logs_in_with_a_client_certificate_signed_by_the_sandbox_CA_and_a_foreign_one_is_refused_and_found_by_the_log_scan()
     {
         var primary = _sandbox.Primary.Instance;
-        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
-        var directory = await ArchiveTestSupport.NewDirectoryAsync("client-cert");
-        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
-        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        var directory = await CertificateAuthorityCopyAsync("client-cert");
         var (certificate, key) = SandboxTls.IssueClientCertificate(directory, "postgres");
         var (otherUserCertificate, otherUserKey) = SandboxTls.IssueClientCertificate(directory, "someone-else");
         var (foreignCertificate, foreignKey) = TestCertificates.WriteSelfSigned(directory, "postgres-foreign", IPAddress.Loopback);
@@ -148,6 +148,77 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     }
 
     [Fact]
+    public async Task A_standby_made_by_PgDr_streams_over_verify_full_logging_in_with_a_client_certificate_and_no_password()
+    {
+        var primary = _sandbox.Primary.Instance;
+        var directory = await CertificateAuthorityCopyAsync("replicator-cert");
+        var (certificate, key) = SandboxTls.IssueClientCertificate(directory, PgSandbox.ReplicationUser);
+        // The WAL receiver presents them as the postgres account, which must own the 0600 key.
+        await OsUser.ForPostgres().TakeOwnershipAsync(directory, CancellationToken.None);
+
+        var hba = Path.Combine(_sandbox.Node("region-a").DataDirectory, "pg_hba.conf");
+        var original = await File.ReadAllTextAsync(hba);
+        var dataDirectory = Path.Combine(_sandbox.Directory, "cert-standby-" + Guid.NewGuid().ToString("N")[..6]);
+        try
+        {
+            // First rule wins: the replication role from loopback logs in with its certificate only; no password would do.
+            await File.WriteAllTextAsync(hba, $"hostssl replication {PgSandbox.ReplicationUser} 127.0.0.1/32 cert\n" + original);
+            await Sql.ExecuteAsync(primary, "SELECT pg_reload_conf()");
+            await Wait.UntilAsync(async _ => await Sql.ScalarAsync<long>(primary, "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'cert'") == 1,
+                TimeSpan.FromSeconds(15), "pg_hba.conf to reload", CancellationToken.None);
+
+            var standby = await StandbyService.CreateAsync(new StandbyRequest
+            {
+                Upstream = primary.WithTls(PgSslMode.VerifyFull, _sandbox.CaCertificate, certificate, key),
+                DataDirectory = dataDirectory,
+                Name = "cert-standby",
+                CreateSlot = true,
+                Port = Ports.Closed(),
+                ReplicationUser = PgSandbox.ReplicationUser,
+                Service = new PgServiceSpec { BinDirectory = _sandbox.Binaries.Directory },
+                SkipSync = true,
+            }, null, CancellationToken.None);
+
+            Assert.Equal("streaming", standby.Node.ReceiverStatus);
+            var conninfo = await Sql.ScalarAsync<string>(standby.Instance, "SHOW primary_conninfo");
+            Assert.Contains("sslmode='verify-full'", conninfo, StringComparison.Ordinal);
+            Assert.Contains($"sslcert='{certificate}'", conninfo, StringComparison.Ordinal);
+            Assert.DoesNotContain("passfile", conninfo, StringComparison.Ordinal);
+            Assert.False(File.Exists(dataDirectory + ".pgpass"));
+
+            // The walsender's connection is TLS, and the certificate is what logged it in.
+            Assert.Equal($"/CN={PgSandbox.ReplicationUser}", await Sql.ScalarAsync<string>(primary,
+                "SELECT s.client_dn FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE r.application_name = 'cert-standby' AND r.state = 'streaming' AND s.ssl"));
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(hba, original);
+            await Sql.ExecuteAsync(primary, "SELECT pg_reload_conf()");
+            if (Directory.Exists(dataDirectory))
+            {
+                await new LocalCluster(_sandbox.Binaries, dataDirectory, _sandbox.RunAs).ForceStopAsync(CancellationToken.None);
+            }
+
+            await Wait.UntilAsync(async ct =>
+            {
+                try
+                {
+                    await ReplicationSlotService.DropSlotAsync(primary, "cert_standby", ct);
+                    return true;
+                }
+                catch (PgDrNotFoundException)
+                {
+                    return true;
+                }
+                catch (PgDrException ex) when (ex.ErrorId == ErrorIds.ReplicationSlotActive)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), "the slot to be released", CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Test_PgDrConfiguration_passes_TLS_for_clients_and_for_the_stream()
     {
         var results = await ConfigurationCheckService.CheckAsync(
@@ -157,5 +228,15 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
         Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "region-b").Verdict);
         Assert.Equal(PgDrCheckVerdict.Pass, results.Single(r => r.Node == "region-b" && r.CheckId == CheckIds.ReplicationTls && r.Subject == "upstream").Verdict);
         Assert.Contains("TLSv1.", results.Single(r => r.Node == "region-a" && r.CheckId == CheckIds.Tls).Evidence, StringComparison.Ordinal);
+    }
+
+    /// <summary>A new directory holding a copy of the sandbox CA's certificate and key, to issue client certificates in.</summary>
+    private async Task<string> CertificateAuthorityCopyAsync(string label)
+    {
+        var tls = Path.Combine(_sandbox.Directory, SandboxTls.DirectoryName);
+        var directory = await ArchiveTestSupport.NewDirectoryAsync(label);
+        File.Copy(Path.Combine(tls, SandboxTls.CaCertificateFile), Path.Combine(directory, SandboxTls.CaCertificateFile));
+        File.Copy(Path.Combine(tls, SandboxTls.CaKeyFile), Path.Combine(directory, SandboxTls.CaKeyFile));
+        return directory;
     }
 }

@@ -26,22 +26,19 @@ public sealed class SecretsSandboxFixture : SandboxFixture
 /// </summary>
 public sealed class SecretsAbsentTests(SecretsSandboxFixture fixture) : IClassFixture<SecretsSandboxFixture>
 {
-    private const string Marker = "PgDrSecretMarker";
-
     private readonly PgSandbox _sandbox = fixture.Sandbox;
 
     [Fact]
     public async Task A_password_and_an_archive_key_are_in_no_output_argument_list_log_configuration_or_repository_file()
     {
-        var password = Marker + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var password = SecretSearch.NewPassword();
         var primary = _sandbox.Primary.Instance;
         var standby = _sandbox.Instance("region-b");
         await Sql.ExecuteAsync(primary, $"CREATE ROLE pgdr_secret_admin LOGIN SUPERUSER PASSWORD '{password}'");
 
         var directory = await ArchiveTestSupport.NewDirectoryAsync("secrets");
         var keyFile = await ArchiveTestSupport.NewKeyFileAsync(directory);
-        var keyHex = (await File.ReadAllTextAsync(keyFile)).Trim();
-        var keyBytes = Convert.FromHexString(keyHex);
+        var secrets = new SecretSearch((await File.ReadAllTextAsync(keyFile)).Trim());
         var config = await ArchiveTestSupport.WriteConfigAsync(directory,
             ArchiveTestSupport.ConfigJson("secrets", [ArchiveTestSupport.FileSystemRepository("local", Path.Combine(directory, "repository"))], "zstd", keyFile));
         var environment = new Dictionary<string, string?> { ["PGUSER"] = "pgdr_secret_admin", ["PGPASSWORD"] = password, ["PGPASSFILE"] = "/nonexistent" };
@@ -110,14 +107,14 @@ public sealed class SecretsAbsentTests(SecretsSandboxFixture fixture) : IClassFi
                 var wrong = primary.WithCredential("pgdr_secret_admin", password + "Wrong");
                 var refused = await Assert.ThrowsAsync<PgDrConnectionException>(() => NodeInspector.GetNodeAsync(wrong, CancellationToken.None));
                 Assert.Equal(ErrorIds.AuthenticationFailed, refused.ErrorId);
-                AssertAbsent("the exception", refused.ToString());
+                secrets.AssertAbsent("the exception", refused.ToString());
                 var checks = await ConfigurationCheckService.CheckAsync([wrong, primary.WithCredential("pgdr_secret_admin", password)], new ConfigurationCheckOptions(), null, CancellationToken.None);
-                AssertAbsent("Test-PgDrConfiguration's results", string.Join('\n', checks.Select(c => $"{c} {c.Instance} {c.Subject}")));
+                secrets.AssertAbsent("Test-PgDrConfiguration's results", string.Join('\n', checks.Select(c => $"{c} {c.Instance} {c.Subject}")));
 
                 Assert.Contains(watcher.Seen, line => line.Contains("wal push", StringComparison.Ordinal));
                 foreach (var line in watcher.Seen)
                 {
-                    AssertAbsent("a process argument list", line);
+                    secrets.AssertAbsent("a process argument list", line);
                 }
             }
 
@@ -139,7 +136,7 @@ public sealed class SecretsAbsentTests(SecretsSandboxFixture fixture) : IClassFi
             Assert.Contains("[AuthenticationFailed]", runs[^2].Result.StandardError, StringComparison.Ordinal);
             foreach (var (command, result) in runs)
             {
-                AssertAbsent($"the output of pgdr {command}", result.StandardOutput + result.StandardError);
+                secrets.AssertAbsent($"the output of pgdr {command}", result.StandardOutput + result.StandardError);
             }
 
             // Every file: server logs, postgresql.auto.conf, sandbox.json, data directories and WAL, the repository.
@@ -149,37 +146,10 @@ public sealed class SecretsAbsentTests(SecretsSandboxFixture fixture) : IClassFi
                 .ToList();
             Assert.Contains(files, f => f.EndsWith("postgresql.auto.conf", StringComparison.Ordinal));
             Assert.Contains(files, f => f.Contains(Path.Combine(directory, "repository"), StringComparison.Ordinal));
-            byte[][] needles = [Encoding.UTF8.GetBytes(Marker), Encoding.UTF8.GetBytes(keyHex), Encoding.UTF8.GetBytes(keyHex.ToLowerInvariant()), Encoding.UTF8.GetBytes(Convert.ToBase64String(keyBytes)), keyBytes];
             // The search itself finds what it looks for: in the key's own file, and in the password's bytes.
-            Assert.NotNull(Holder(await File.ReadAllBytesAsync(keyFile)));
-            Assert.NotNull(Holder(Encoding.UTF8.GetBytes(password)));
-            foreach (var file in files)
-            {
-                byte[] content;
-                try
-                {
-                    content = await File.ReadAllBytesAsync(file);
-                }
-                catch (IOException)
-                {
-                    continue; // a file removed while listing (a WAL segment recycled)
-                }
-
-                Assert.True(Holder(content) is null, $"{file} holds the secret ({Holder(content)})");
-            }
-
-            string? Holder(byte[] content)
-            {
-                var index = Array.FindIndex(needles, n => content.AsSpan().IndexOf(n) >= 0);
-                return index < 0 ? null : index == 0 ? "the password" : "the archive key";
-            }
-
-            void AssertAbsent(string where, string text)
-            {
-                Assert.False(text.Contains(Marker, StringComparison.Ordinal), $"{where} holds the password");
-                Assert.False(text.Contains(keyHex, StringComparison.OrdinalIgnoreCase), $"{where} holds the archive key");
-                Assert.False(text.Contains(Convert.ToBase64String(keyBytes), StringComparison.Ordinal), $"{where} holds the archive key (base64)");
-            }
+            Assert.NotNull(secrets.Holder(await File.ReadAllBytesAsync(keyFile)));
+            Assert.NotNull(secrets.Holder(Encoding.UTF8.GetBytes(password)));
+            await secrets.AssertAbsentFromFilesAsync(files);
         }
     }
 }
