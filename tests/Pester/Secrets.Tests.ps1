@@ -120,6 +120,9 @@ Describe 'A password and an archive key through archiving, backups, a new standb
             Test-PgBackup -ConfigPath $configPath -PgDrPath $pgdr -NoAmcheck
             Restore-PgCluster $restored -ConfigPath $configPath -PgDrPath $pgdr -Immediate -ArchiveMode Off -Confirm:$false
             Remove-PgBackup -ConfigPath $configPath -KeepFull 1 -WhatIf
+            # The backup, its test and the restore wrote WAL: let the standby replay it first (the switchover's lag limit).
+            $deadline = (Get-Date).AddSeconds(120)
+            while ((Get-PgReplicationLag $address -Credential $cred | Where-Object ByteLag -gt 1MB) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 200 }
             Invoke-PgSwitchover $standbyAddress -OldPrimary $address -ConfigPath $configPath -Credential $cred -Confirm:$false
             Invoke-PgFailover $address -OldPrimary $standbyAddress -ConfigPath $configPath -Credential $cred -Confirm:$false
             Join-PgCluster -DataDirectory $sandbox.Nodes[1].DataDirectory -Primary $address -ConfigPath $configPath -Credential $cred -Confirm:$false

@@ -912,6 +912,9 @@ public sealed class NodeAgent
 
         var now = _clock.Elapsed;
         var holds = _held is not null && deadline is { } d && now < d && probe?.Writable == true;
+
+        // The holder shows the lease as this round left it (taken or renewed after the read), not as it read it.
+        lease = holds ? _held : lease;
         var primaryLsn = node?.Role == PgNodeRole.Primary ? node.CurrentLsn : _lastPrimaryLsn;
         var peers = probe?.Standbys.ToList() ?? [];
         if (node?.Role == PgNodeRole.Standby && _lastHeartbeatTarget is not null)

@@ -30,6 +30,11 @@ public sealed class LeaseKeptDuringFailoverTests
         var (expired, seen) = await sb.Lease.WaitForExpiryAsync((await sb.Lease.ReadAsync(CancellationToken.None))!, TimeSpan.Zero, CancellationToken.None);
         Assert.True(expired);
 
+        // Region C is reached across a slow link (250 ms each way): repointing it alone takes several round trips of
+        // 0.5 s, so the failover outlasts the 1 s TTL by construction, not by the machine's speed.
+        var slowToC = sb.Own(TcpProxy.Start("127.0.0.1", c.Port, TimeSpan.FromMilliseconds(250)));
+        var cAcrossTheLink = c.WithAddress("127.0.0.1", slowToC.Port);
+
         // An observer, as a standby's agent watches: the longest time the new holder's lease stayed at one version.
         using var done = new CancellationTokenSource();
         var observer = Task.Run(async () =>
@@ -65,7 +70,7 @@ public sealed class LeaseKeptDuringFailoverTests
                 ExpiredLease = seen,
                 LastKnownOldPrimaryLsn = lastSeen,
                 OldPrimaryTimeout = TimeSpan.FromSeconds(2),
-                Repoint = [c],
+                Repoint = [cAcrossTheLink],
                 LeaseRenewInterval = TimeSpan.FromMilliseconds(200),
             },
             null,
@@ -79,5 +84,6 @@ public sealed class LeaseKeptDuringFailoverTests
         var lease = await sb.Lease.ReadAsync(CancellationToken.None);
         Assert.Equal(("region-b", 2L, result.NewTimeline, (int?)TtlSeconds), (lease!.Holder, lease.Generation, lease.Timeline, lease.TtlSeconds));
         Assert.True(await FailoverSandbox.IsPrimaryAsync(b));
+        Assert.True(Assert.Single(result.Repointed).Repointed);
     }
 }
