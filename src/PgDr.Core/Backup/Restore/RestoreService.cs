@@ -234,7 +234,11 @@ public static class RestoreService
                 gap);
         }
 
-        var beyond = (request.TargetTime is { } time && (reach.UntilTime is not { } until || time >= until))
+        // S3 keeps modification times to the second: a segment archived at 12.9 s reads as 12.000, and a target at 12.1 s
+        // in it is reachable. A whole-second time is taken as the end of its second; PostgreSQL still refuses a target
+        // the WAL does not reach ("recovery ended before configured recovery target was reached").
+        var archivedUntil = reach.UntilTime is { } u && u.Ticks % TimeSpan.TicksPerSecond == 0 ? u.AddSeconds(1) : reach.UntilTime;
+        var beyond = (request.TargetTime is { } time && (archivedUntil is not { } until || time >= until))
             || (request.TargetLsn is { } lsn && (reach.UntilLsn is not { } end || lsn >= end));
         if (beyond)
         {
