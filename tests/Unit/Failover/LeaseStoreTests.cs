@@ -59,7 +59,8 @@ public sealed class LeaseStoreTests
     public async Task A_TTL_lease_expires_only_when_it_stays_unchanged_for_a_whole_TTL_on_the_takers_clock()
     {
         await using var store = NewStore();
-        var held = await store.TakeAsync(null, Claim("region-a"), 1, CancellationToken.None);
+        // A TTL of 3 s against a renewal after 0.3 s: a busy CI machine once delayed that renewal past a 1 s TTL.
+        var held = await store.TakeAsync(null, Claim("region-a"), 3, CancellationToken.None);
 
         var renewing = Task.Run(async () =>
         {

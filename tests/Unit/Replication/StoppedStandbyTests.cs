@@ -27,8 +27,10 @@ public sealed class StoppedStandbyTests(PrimaryAndStandbyFixture fixture) : ICla
             var health = (await ReplicationSlotService.TestSlotsAsync(primary, ["region_b"], 16L * 1024 * 1024, CancellationToken.None)).Single();
             Assert.False(health.Healthy);
             Assert.False(health.Active);
-            Assert.True(health.RetainedBytes >= before.RetainedBytes + 32L * 1024 * 1024,
-                $"retained {health.RetainedBytes} bytes, before {before.RetainedBytes}: two segment switches should add at least 32 MiB");
+            // Two switches move the insert position to the start of the second segment after the one it was in: more
+            // than one whole segment further, however far into its segment it was (it was 96 bytes in, once).
+            Assert.True(health.RetainedBytes > before.RetainedBytes + 16L * 1024 * 1024,
+                $"retained {health.RetainedBytes} bytes, before {before.RetainedBytes}: two segment switches should add more than 16 MiB");
             Assert.Contains(health.Reasons, r => r.StartsWith("inactive", StringComparison.Ordinal));
             Assert.Contains(health.Reasons, r => r.StartsWith("retains", StringComparison.Ordinal));
             Assert.Equal("reserved", health.WalStatus);
