@@ -158,10 +158,8 @@ Describe 'A password and an archive key through archiving, backups, a new standb
         $files = Get-ChildItem $sandboxPath, $work -Recurse -File | Where-Object { $_.FullName -notin $keyFile, $passwordFile }
         $files.FullName | Should -Contain (Join-Path $restored 'postgresql.auto.conf')
         # A running server removes files of its own between the listing and the read (pg_internal.init): those are skipped.
-        $hits = $files | Where-Object {
-            try { Select-String -LiteralPath $_.FullName -Pattern $marker, $keyHex -SimpleMatch -Quiet -ErrorAction Stop }
-            catch [System.Management.Automation.ItemNotFoundException] { $false }
-        }
+        # (-LiteralPath: a missing file is then a non-terminating error, which -ErrorAction SilentlyContinue drops.)
+        $hits = $files | Where-Object { Select-String -LiteralPath $_.FullName -Pattern $marker, $keyHex -SimpleMatch -Quiet -ErrorAction SilentlyContinue }
         $hits | Should -BeNullOrEmpty
     }
 }
