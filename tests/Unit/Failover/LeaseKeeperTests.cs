@@ -1,4 +1,3 @@
-using PgDr.Archive.Repositories;
 using PgDr.Errors;
 using PgDr.Failover.Lease;
 using PgDr.Hosting;
@@ -11,13 +10,7 @@ public sealed class LeaseKeeperTests
 {
     private const ulong Cluster = 7_400_000_000_000_000_002;
 
-    private static LeaseStore NewStore()
-    {
-        var root = TestDirectories.Path("keeper-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(root);
-        var repository = new FileSystemArchiveRepository("fs", root);
-        return new LeaseStore(repository, "main", repository);
-    }
+    private static LeaseStore NewStore() => LeaseStoreTests.NewStore();
 
     [Fact]
     public async Task A_kept_lease_never_looks_expired_to_an_observer_for_several_TTLs()

@@ -10,7 +10,8 @@ public sealed class LeaseStoreTests
 {
     private const ulong Cluster = 7_400_000_000_000_000_001;
 
-    private static LeaseStore NewStore()
+    /// <summary>A lease store on a new filesystem repository of its own (LeaseKeeperTests uses it too).</summary>
+    internal static LeaseStore NewStore()
     {
         var root = TestDirectories.Path("lease-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
