@@ -96,23 +96,23 @@ public sealed class WalPushWorkerTests(WalCorpusFixture corpus)
         var never = new TaskCompletionSource();
         var attempts = 0;
 
-        var clock = Stopwatch.StartNew();
+        // The timeout is long enough for a real upload of 16 MiB on a loaded CI machine, so only the hung one times out.
+        // Without abandonment the run never ends (the hang ignores cancellation): the bound turns that into a failure.
         var result = await WalPushWorker.RunAsync(config, new WalPushWorkerOptions
         {
             PgWalDirectory = setup.PgWal,
-            SegmentTimeout = TimeSpan.FromMilliseconds(500),
+            SegmentTimeout = TimeSpan.FromSeconds(3),
             RetryDelay = TimeSpan.FromMilliseconds(50),
             IdleExit = QuickIdle,
 
             // The first upload hangs for ever and ignores cancellation, like a TCP connection that silently died.
             RepositoryFactory = c => new InstrumentedRepository(ArchiveRepositoryFactory.Create(c), counter, _ => Interlocked.Increment(ref attempts) == 1 ? never.Task : Task.CompletedTask),
-        }, CancellationToken.None);
+        }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(1, result.Acknowledged);
         Assert.Equal(1, result.Retries);
         Assert.Equal(2, attempts);
         Assert.True(File.Exists(AsyncSpool.For(config).OkPath(name)));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
         Assert.Equal(1, Assert.Single(await WalArchiveCatalog.ListAsync(config, null, CancellationToken.None)).SegmentCount);
     }
 
@@ -137,12 +137,11 @@ public sealed class WalPushWorkerTests(WalCorpusFixture corpus)
             }, CancellationToken.None)),
         };
 
-        var clock = Stopwatch.StartNew();
+        // AsyncPushTimeout (not AsyncAcknowledgementTimeout after 20 s) shows the worker gave up instead of hanging.
         var ex = await Assert.ThrowsAnyAsync<PgDrException>(() => AsyncWalPush.PushAsync(config, Path.Combine(setup.PgWal, name), options, CancellationToken.None));
 
         Assert.Equal(ErrorIds.AsyncPushTimeout, ex.ErrorId);
         Assert.Contains("3 times", ex.Message, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
     [Fact]
@@ -166,14 +165,15 @@ public sealed class WalPushWorkerTests(WalCorpusFixture corpus)
         var setup = await AsyncArchiveSetup.CreateAsync("push-silent");
         var name = Assert.Single(setup.AddReadySegments(corpus.Segments[0], 1));
         var starts = 0;
-        var options = new AsyncWalPushOptions { AcknowledgementTimeout = TimeSpan.FromMilliseconds(1500), StartWorker = _ => Interlocked.Increment(ref starts) };
+        var options = new AsyncWalPushOptions { AcknowledgementTimeout = TimeSpan.FromSeconds(4), StartWorker = _ => Interlocked.Increment(ref starts) };
 
         var ex = await Assert.ThrowsAsync<PgDrException>(() => AsyncWalPush.PushAsync(setup.Config(), Path.Combine(setup.PgWal, name), options, CancellationToken.None));
 
         Assert.Equal(ErrorIds.AsyncAcknowledgementTimeout, ex.ErrorId);
 
-        // Started at once, and again after a second because no worker took the lock.
-        Assert.Equal(2, starts);
+        // Started at once, then again (after 1 s, and 3 s) because no worker took the lock. A loaded machine may wake
+        // the waiter too late for the third, never for the second.
+        Assert.InRange(starts, 2, 3);
     }
 
     [Fact]
