@@ -77,7 +77,9 @@ function Invoke-Package {
 function Invoke-Test {
     Invoke-Package
     npm ci --prefix (Join-Path $root 'tests/emulators') --no-audit --no-fund --loglevel=error
-    dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo
+    # The .trx keeps each test's duration (artifacts/test-results/xunit.trx), to find what makes the suite long.
+    dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo `
+        --logger 'trx;LogFileName=xunit.trx' --results-directory (Join-Path $root 'artifacts/test-results')
     $dotnetFailed = $LASTEXITCODE -ne 0
 
     # The Pester suites run in the pwsh the build made, with the Pester it pinned (tests/PwshHost), as ./build.sh test does.

@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 root=$(pwd)
 configuration=Release
 
-log() { printf '==> %s\n' "$*" >&2; }
+log() { printf '==> %s %s\n' "$(date -u +%T)" "$*" >&2; }
 
 have_postgres() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
@@ -61,7 +61,9 @@ run_tests() {
   local out status
   out=$(mktemp)
   set +e
-  dotnet test "$root/PgDr.sln" -c "$configuration" --no-build -nologo 2>&1 | tee "$out"
+  # The .trx keeps each test's duration (artifacts/test-results/xunit.trx), to find what makes the suite long.
+  dotnet test "$root/PgDr.sln" -c "$configuration" --no-build -nologo \
+    --logger "trx;LogFileName=xunit.trx" --results-directory "$root/artifacts/test-results" 2>&1 | tee "$out"
   status=${PIPESTATUS[0]}
   set -e
   # One plain summary line that any CI reads, added up over the test assemblies.
