@@ -77,15 +77,26 @@ function Invoke-Package {
 function Invoke-Test {
     Invoke-Package
     npm ci --prefix (Join-Path $root 'tests/emulators') --no-audit --no-fund --loglevel=error
-    # The .trx keeps each test's duration (artifacts/test-results/xunit.trx), to find what makes the suite long.
-    dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo `
-        --logger 'trx;LogFileName=xunit.trx' --results-directory (Join-Path $root 'artifacts/test-results')
-    $dotnetFailed = $LASTEXITCODE -ne 0
-
-    # The Pester suites run in the pwsh the build made, with the Pester it pinned (tests/PwshHost), as ./build.sh test does.
+    # The Pester suites run in the pwsh the build made, with the Pester it pinned (tests/PwshHost), beside xunit as
+    # ./build.sh test runs them (both mostly wait on servers); Pester's output follows xunit's.
+    $results = Join-Path $root 'artifacts/test-results'
+    New-Item -ItemType Directory -Force -Path $results | Out-Null
     $pwshHost = Join-Path $root ($IsWindows ? 'artifacts/pwsh/pwsh.exe' : 'artifacts/pwsh/pwsh')
-    & $pwshHost -NoProfile -NonInteractive -File (Join-Path $root 'tests/Pester/Invoke-PgDrPester.ps1')
-    $pesterFailed = $LASTEXITCODE -ne 0
+    $pester = Start-Process -FilePath $pwshHost -NoNewWindow -PassThru `
+        -ArgumentList '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'tests/Pester/Invoke-PgDrPester.ps1') `
+        -RedirectStandardOutput (Join-Path $results 'pester.log') -RedirectStandardError (Join-Path $results 'pester.err.log')
+    try {
+        # The .trx keeps each test's duration (artifacts/test-results/xunit.trx), to find what makes the suite long.
+        dotnet test (Join-Path $root 'PgDr.sln') -c $Configuration --no-build -nologo `
+            --logger 'trx;LogFileName=xunit.trx' --results-directory $results
+        $dotnetFailed = $LASTEXITCODE -ne 0
+        $pester.WaitForExit()
+    }
+    finally {
+        if (-not $pester.HasExited) { $pester.Kill($true) }
+    }
+    Get-Content (Join-Path $results 'pester.log'), (Join-Path $results 'pester.err.log')
+    $pesterFailed = $pester.ExitCode -ne 0
     if ($dotnetFailed -or $pesterFailed) {
         throw "Tests failed (xunit: $($dotnetFailed ? 'failed' : 'passed'), Pester: $($pesterFailed ? 'failed' : 'passed'))."
     }

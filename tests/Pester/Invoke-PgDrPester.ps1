@@ -3,7 +3,7 @@
     Runs PgDr's Pester suites (tests/Pester, Drills included) with the Pester the build pinned, in the pwsh the build
     made (artifacts/pwsh/pwsh), and prints one line of totals as the xunit run does.
 .DESCRIPTION
-    ./build.sh test and ./build.ps1 -Task Test run it after xunit; a failed or errored Pester run exits non-zero.
+    ./build.sh test and ./build.ps1 -Task Test run it beside xunit; a failed or errored Pester run exits non-zero.
     Skipped tests are counted apart from passed ones, never as passed.
 .EXAMPLE
     artifacts/pwsh/pwsh -NoProfile -NonInteractive -File tests/Pester/Invoke-PgDrPester.ps1
