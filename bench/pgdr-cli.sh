@@ -64,6 +64,7 @@ for COMP in zstd:3 lz4:1; do
     for s in "${segs[0]}" "${segs[-1]}"; do cmp -s "$CORPUS/$s" "$CLI/restore/$s" || { log "pgdr restored $s differs"; exit 1; }; done
   done
 done
-# for startup.sh: a config whose repository already holds the first segment
-as_pg cp "$CLI/pgdr-zstd-jit.json" "$CLI/pgdr.json" 2>/dev/null || as_pg cp "$(ls "$CLI"/pgdr-zstd-*.json | head -1)" "$CLI/pgdr.json"
+# for startup.sh: a config whose repository already holds the first segment, with a key file (the KMS variant's
+# moto_server is gone by then, and the managed codecs are not what archive_command runs by default)
+for v in jit aot; do [ -f "$CLI/pgdr-zstd-$v.json" ] && as_pg cp "$CLI/pgdr-zstd-$v.json" "$CLI/pgdr.json" && break; done
 echo "${segs[0]}" | as_pg tee "$CLI/first-segment" >/dev/null

@@ -17,8 +17,8 @@ public sealed class AsyncWalFetchOptions
 }
 
 /// <summary>
-/// pgdr wal fetch in async mode: a segment the prefetcher already put in the spool is moved into place (it was
-/// verified, fsynced and renamed when it was fetched); anything else is fetched as in synchronous mode. After each
+/// pgdr wal fetch in async mode: a segment the prefetcher already put in the spool in this boot of the machine is moved
+/// into place (it was verified and renamed when it was fetched; see <see cref="AsyncSpool.BootId"/>); anything else is fetched as in synchronous mode. After each
 /// delivered segment the prefetcher is told where recovery is, and started if it does not run.
 /// </summary>
 public static class AsyncWalFetch
@@ -94,6 +94,12 @@ public static class AsyncWalFetch
     {
         var source = Path.Combine(spool.InDirectory, name.Name);
         var target = Path.GetFullPath(destination);
+        if (!spool.PrefetchesTrusted())
+        {
+            // Written before the machine's last boot, unsynced: the prefetcher removes them; fetch this one afresh.
+            return null;
+        }
+
         try
         {
             var bytes = new FileInfo(source).Length;
@@ -118,8 +124,8 @@ public static class AsyncWalFetch
 
             if (errno == LinuxFileSystem.EXDEV)
             {
-                // The spool is on another filesystem than pg_wal: copy aside, fsync, then rename, as a fetch does.
-                await DurableFile.CopyAsync(source, target, WalFetchService.TemporaryPathFor(target), mode: null, flushToDisk: !WalFetchService.PostgresMakesDurable(target), cancellationToken).ConfigureAwait(false);
+                // The spool is on another filesystem than pg_wal: copy aside, then rename, as a fetch does (fsynced below).
+                await DurableFile.CopyAsync(source, target, WalFetchService.TemporaryPathFor(target), mode: null, flushToDisk: false, cancellationToken).ConfigureAwait(false);
                 File.Delete(source);
             }
             else if (errno != 0)
@@ -129,6 +135,12 @@ public static class AsyncWalFetch
 
             if (!WalFetchService.PostgresMakesDurable(target))
             {
+                // Not restore_command's %p (a fetch by hand): nobody else will make the prefetched, unsynced file durable.
+                using (var delivered = new FileStream(target, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    delivered.Flush(flushToDisk: true);
+                }
+
                 LinuxFileSystem.SyncDirectory(Path.GetDirectoryName(target)!);
             }
 

@@ -53,8 +53,9 @@ public sealed class WalPrefetchWorkerResult
 
 /// <summary>
 /// pgdr wal fetch-worker: fetches the segments after the one restore_command last delivered (the spool's
-/// fetch-request) into the spool's in/ directory, verified, fsynced and renamed into place by
-/// <see cref="WalFetchService"/>, so the next restore_command only has to move a file. Only complete segments of the
+/// fetch-request) into the spool's in/ directory, verified and renamed into place by <see cref="WalFetchService"/>
+/// (fsynced only where the machine has no boot id: see <see cref="AsyncSpool.BootId"/>), so the next restore_command
+/// only has to move a file. Only complete segments of the
 /// requested timeline are prefetched: PostgreSQL asks for history files and .partial files by name when it needs them,
 /// and guessing them would only fetch files that are not there.
 /// </summary>
@@ -146,6 +147,12 @@ public static class WalPrefetchWorker
             Log("started");
             try
             {
+                if (spool.ClaimPrefetchesForThisBoot() is > 0 and var stale)
+                {
+                    Log(FormattableString.Invariant($"removed {stale} file(s) prefetched before the machine's last boot"));
+                    removed += stale;
+                }
+
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     var request = spool.ReadFetchRequest();
@@ -234,7 +241,7 @@ public static class WalPrefetchWorker
             await Task.Yield();
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             attempt.CancelAfter(_timeout);
-            var fetch = WalFetchService.FetchAsync(config, name.Name, Path.Combine(spool.InDirectory, name.Name), attempt.Token, options.RepositoryFactory);
+            var fetch = WalFetchService.FetchAsync(config, name.Name, Path.Combine(spool.InDirectory, name.Name), attempt.Token, options.RepositoryFactory, flushToDisk: AsyncSpool.PrefetchesNeedFsync);
             try
             {
                 await fetch.WaitAsync(attempt.Token).ConfigureAwait(false);

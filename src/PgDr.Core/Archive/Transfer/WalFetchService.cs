@@ -30,7 +30,8 @@ public static class WalFetchService
         string walFileName,
         string destination,
         CancellationToken cancellationToken,
-        Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null)
+        Func<RepositoryConfig, IArchiveRepository>? repositoryFactory = null,
+        bool? flushToDisk = null)
     {
         var name = WalFileName.Parse(walFileName);
         var factory = repositoryFactory ?? (c => ArchiveRepositoryFactory.Create(c));
@@ -52,7 +53,7 @@ public static class WalFetchService
 
                     await using (stored.ConfigureAwait(false))
                     {
-                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, cancellationToken).ConfigureAwait(false);
+                        var summary = await WriteVerifiedAsync(stored, destination, name, new ArchiveReadOptions { Key = key, KeyService = config.KeyService, Codecs = config.CodecImplementation }, cancellationToken, flushToDisk).ConfigureAwait(false);
                         return new WalFetchResult { WalFileName = name.Name, Repository = entry.Name, Destination = destination, Bytes = summary.PlaintextLength, Checksum = summary.PlaintextChecksum };
                     }
                 }
@@ -98,13 +99,16 @@ public static class WalFetchService
     internal static bool PostgresMakesDurable(string destination) =>
         Path.GetFileName(destination) is "RECOVERYXLOG" or "RECOVERYHISTORY";
 
-    /// <summary>Decodes into a temporary file beside the destination; renames it into place only once every check passed.</summary>
-    internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decodes into a temporary file beside the destination; renames it into place only once every check passed. The
+    /// file and its directory are fsynced unless <paramref name="flushToDisk"/> says otherwise or PostgreSQL does it.
+    /// </summary>
+    internal static async Task<ArchiveObjectSummary> WriteVerifiedAsync(Stream stored, string destination, WalFileName name, ArchiveReadOptions options, CancellationToken cancellationToken, bool? flushToDisk = null)
     {
         var fullDestination = Path.GetFullPath(destination);
         var directory = Path.GetDirectoryName(fullDestination)!;
         var temp = TemporaryPathFor(fullDestination);
-        var durableByPostgres = PostgresMakesDurable(fullDestination);
+        var durableByPostgres = !(flushToDisk ?? !PostgresMakesDurable(fullDestination));
         try
         {
             ArchiveObjectSummary summary;

@@ -110,6 +110,7 @@ public sealed class WalPrefetchTests(WalCorpusFixture corpus)
         var config = setup.Config();
         await WalPushService.PushAsync(config, Path.Combine(setup.PgWal, name), CancellationToken.None);
         var spool = AsyncSpool.For(config).EnsureDirectories();
+        spool.ClaimPrefetchesForThisBoot(); // as the prefetcher does before it writes
         var options = new AsyncWalFetchOptions { StartWorker = () => { } };
 
         // A prefetch of this segment is being written: the fetch waits for it, then takes it from the spool.
@@ -130,5 +131,34 @@ public sealed class WalPrefetchTests(WalCorpusFixture corpus)
         Assert.Equal(AsyncWalFetch.SpoolRepository, waited.Repository);
         Assert.Equal("local", direct.Repository);
         Assert.Equal(ArchiveTestSupport.Sha256(corpus.Segments[0]), ArchiveTestSupport.Sha256(Path.Combine(setup.Directory, "RECOVERYXLOG")));
+    }
+
+    [Fact]
+    public async Task Segments_prefetched_before_the_machine_rebooted_are_never_delivered_and_the_prefetcher_removes_them()
+    {
+        var setup = await AsyncArchiveSetup.CreateAsync("prefetch-boot");
+        var name = Assert.Single(setup.AddReadySegments(corpus.Segments[0], 1));
+        var config = setup.Config();
+        await WalPushService.PushAsync(config, Path.Combine(setup.PgWal, name), CancellationToken.None);
+        var spool = AsyncSpool.For(config).EnsureDirectories();
+        Assert.NotNull(AsyncSpool.BootId);
+
+        // What a crash of the machine can leave: an unsynced prefetch of the boot before, renamed but without its data.
+        await File.WriteAllTextAsync(spool.FetchBootPath, Guid.NewGuid().ToString());
+        await File.WriteAllBytesAsync(Path.Combine(spool.InDirectory, name), new byte[SegmentSize]);
+        var destination = Path.Combine(setup.Directory, "RECOVERYXLOG");
+
+        var fetched = await AsyncWalFetch.FetchAsync(config, name, destination, new AsyncWalFetchOptions { StartWorker = () => { } }, CancellationToken.None);
+
+        Assert.Equal("local", fetched.Repository);
+        Assert.Equal(ArchiveTestSupport.Sha256(corpus.Segments[0]), ArchiveTestSupport.Sha256(destination));
+
+        // The prefetcher first removes what an earlier boot left, and only then records this boot.
+        var worker = await WalPrefetchWorker.RunAsync(config, new WalPrefetchWorkerOptions { IdleExit = TimeSpan.FromMilliseconds(300) }, CancellationToken.None);
+
+        Assert.True(worker.Removed >= 1);
+        Assert.False(File.Exists(Path.Combine(spool.InDirectory, name)));
+        Assert.Equal(AsyncSpool.BootId, (await File.ReadAllTextAsync(spool.FetchBootPath)).Trim());
+        Assert.True(spool.PrefetchesTrusted());
     }
 }
