@@ -27,6 +27,7 @@ public sealed class SecretsThroughLifecycleTests
         var password = SecretSearch.NewPassword();
         var directory = await ArchiveTestSupport.NewDirectoryAsync("secrets-lifecycle");
         var sandboxDirectory = SandboxFixture.NewDirectory("secrets-sandbox");
+        Directory.CreateDirectory(Path.GetDirectoryName(sandboxDirectory)!);
         var keyFile = await ArchiveTestSupport.NewKeyFileAsync(directory);
         var secrets = new SecretSearch((await File.ReadAllTextAsync(keyFile)).Trim());
         var pgdr = await NativePgDrFixture.PrivateCopyAsync();
