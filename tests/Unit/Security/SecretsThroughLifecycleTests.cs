@@ -15,7 +15,7 @@ namespace PgDr.Tests.Security;
 /// The pgdr subcommands the other secrets tests leave out, run for real with a recognisable password in PGPASSWORD and an
 /// archive key: sandbox up, status and down (the sandbox is this test's own, made by pgdr itself), config check, install
 /// (a real install into a directory of the test, not /usr/bin), backup create twice and backup expire, a failover,
-/// rejoin of the old primary, the agent run for a few seconds and read over HTTP (/status, /metrics), events. Every
+/// rejoin of the old primary, sync set on and off, the agent run for a few seconds and read over HTTP (/status, /metrics), events. Every
 /// output, every argument list seen meanwhile, the environment of every server pgdr started, and every file of the
 /// sandbox, the repository and the installed pgdr's directory is searched: the secret is in none of them.
 /// </summary>
@@ -83,6 +83,10 @@ public sealed class SecretsThroughLifecycleTests
             await Wait.UntilAsync(
                 async _ => await Sql.ScalarAsync<bool>(b, "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = 'region-a' AND state = 'streaming')"),
                 TimeSpan.FromSeconds(60), "region-a to stream from region-b", CancellationToken.None);
+
+            // Synchronous replication set for real (SecretsAbsentTests only asks what it would change), then off again.
+            await RunAsync("sync", "set", b.Name, "--standby", "region-a");
+            await RunAsync("sync", "set", b.Name, "--off");
 
             // The agent of the new primary, for a few seconds: it takes the lease, answers over HTTP, stops on SIGTERM.
             await using (var agent = AgentProcess.Start(config, environment))
