@@ -88,10 +88,21 @@ public sealed class SecretsThroughLifecycleTests
             await RunAsync("sync", "set", b.Name, "--standby", "region-a");
             await RunAsync("sync", "set", b.Name, "--off");
 
-            // The agent of the new primary, for a few seconds: it takes the lease, answers over HTTP, stops on SIGTERM.
+            // The agent of the new primary, for a few seconds: it takes the lease, answers over HTTP, stops on SIGTERM. Its
+            // port is chosen now: one chosen before the backups could have been taken since by a connection's local port.
+            agentPort = Ports.Closed();
+            await WriteConfigAsync(directory, keyFile, b.Name, agentPort, events);
             await using (var agent = AgentProcess.Start(config, environment))
             {
-                await AgentTestSupport.WaitForHttpAsync(agentPort, "/primary", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+                try
+                {
+                    await AgentTestSupport.WaitForHttpAsync(agentPort, "/primary", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+                }
+                catch (PgDr.Errors.PgDrException ex)
+                {
+                    Assert.Fail($"{ex.Message} The agent wrote: {string.Join(" | ", agent.Lines)}");
+                }
+
                 using var http = new HttpClient();
                 var status = await http.GetStringAsync($"http://127.0.0.1:{agentPort}/status");
                 var metrics = await http.GetStringAsync($"http://127.0.0.1:{agentPort}/metrics");
