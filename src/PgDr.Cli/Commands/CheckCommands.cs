@@ -22,6 +22,7 @@ internal static class CheckCommands
         var maxReplay = new Option<long>("--max-replay-lag-bytes") { Description = "Received but unreplayed WAL beyond which replay falls behind.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
         var maxSkew = new Option<double>("--max-clock-skew") { Description = "Seconds clocks may differ before a warning (ten times: a failure).", DefaultValueFactory = _ => 1 };
         var logWindow = new Option<double>("--log-window") { Description = "Minutes back from now that the log's failure lines count.", DefaultValueFactory = _ => 60 };
+        var config = new Option<string?>("--config") { Description = "A PgDr configuration whose agent section names the nodes' agents (agent.peers[].agent): the disks of a node on another host are read from its agent." };
         var command = new Command("check", "The DR troubleshooting matrix as checks: settings, access, health and server log of every node, each Pass/Warn/Fail with evidence and fix. Exit 1 when any check fails.");
         command.Arguments.Add(instances);
         command.Options.Add(sandbox);
@@ -31,6 +32,7 @@ internal static class CheckCommands
         command.Options.Add(maxReplay);
         command.Options.Add(maxSkew);
         command.Options.Add(logWindow);
+        command.Options.Add(config);
         CommonOptions.AddConnectionOptions(command);
         Runner.SetAction(command, async (parse, progress, ct) =>
         {
@@ -48,6 +50,7 @@ internal static class CheckCommands
                 MaxClockSkew = TimeSpan.FromSeconds(parse.GetValue(maxSkew)),
                 LogWindow = TimeSpan.FromMinutes(parse.GetValue(logWindow)),
                 ScanLog = !parse.GetValue(skipLog),
+                ConfigPath = parse.GetValue(config),
             };
             var results = await ConfigurationCheckService.CheckAsync(nodes.Distinct().ToList(), options, progress, ct).ConfigureAwait(false);
             TerminalProgress.Clear();

@@ -14,13 +14,15 @@ namespace PgDr.Cmdlets.Diagnostics;
 /// primary_conninfo (keepalives, no password) and synchronous_standby_names against the standbys connected. Access: a
 /// replication role, pg_hba.conf (trust, password and md5 flagged, replication restricted to addresses), TLS on and its
 /// version for clients and for each stream. Health: the archiver and its backlog, slots, streams, replay lag, free disk of
-/// the data directory and pg_wal (a node on this host), clock skew between the nodes. Log: the known FATAL, PANIC and
+/// the data directory and pg_wal (measured here for a node on this host, read from its agent for a node elsewhere:
+/// -ConfigPath), clock skew between the nodes. Log: the known FATAL, PANIC and
 /// ERROR lines of the last hour, each with its cause, fix, count and last time.</para>
 /// <para type="description">The nodes are checked in one go after the pipeline ends, so their clocks can be compared. A node that
 /// cannot be reached is a Fail of the Connection check, not an error. -Quiet answers with one bool: true when no check
 /// failed (warnings allowed).</para>
 /// <example><code>Get-PgDrSandbox | Test-PgDrConfiguration | Where-Object Verdict -ne Pass</code></example>
 /// <example><code>Test-PgDrConfiguration db-a:5432, db-b:5432 -Credential $cred | Where-Object Verdict -eq Fail | Format-List Node, CheckId, Subject, Evidence, Fix</code></example>
+/// <example><code>Test-PgDrConfiguration db-a:5432, db-b:5432 -ConfigPath /etc/pgdr/pgdr.json | Where-Object CheckId -eq DiskSpace</code></example>
 /// <example><code>It 'has no failed DR check' { Test-PgDrConfiguration db-a, db-b | Where-Object Verdict -eq Fail | Should -BeNullOrEmpty }</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "PgDrConfiguration")]
@@ -46,6 +48,13 @@ public sealed class TestPgDrConfigurationCommand : PgDrInstanceCmdlet
     [Parameter]
     public TimeSpan LogWindow { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// A PgDr configuration whose agent section names the nodes' agents (agent.peers[].agent): the free disk of a node on
+    /// another host is read from its agent.
+    /// </summary>
+    [Parameter]
+    public string? ConfigPath { get; set; }
+
     /// <summary>Do not scan the server logs.</summary>
     [Parameter]
     public SwitchParameter SkipLog { get; set; }
@@ -70,6 +79,7 @@ public sealed class TestPgDrConfigurationCommand : PgDrInstanceCmdlet
             MaxClockSkew = MaxClockSkew,
             LogWindow = LogWindow,
             ScanLog = !SkipLog,
+            ConfigPath = ConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath),
         };
         var distinct = _instances.Distinct().ToList();
         if (!TryRun((progress, ct) => ConfigurationCheckService.CheckAsync(distinct, options, progress, ct), out var results))

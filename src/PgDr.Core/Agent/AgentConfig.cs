@@ -66,6 +66,10 @@ public sealed class AgentPeerConfig
     /// <summary>Its region; default its name.</summary>
     [JsonPropertyName("region")]
     public string? Region { get; set; }
+
+    /// <summary>Its agent's HTTP endpoint (host:port or http://host:port), where pgdr check reads the disks of that node.</summary>
+    [JsonPropertyName("agent")]
+    public string? Agent { get; set; }
 }
 
 /// <summary>The automated failover policy (docs/agent.md: defaults and what bounds the RTO).</summary>

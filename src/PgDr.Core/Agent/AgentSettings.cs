@@ -6,8 +6,17 @@ using PgDr.Hosting.Services;
 
 namespace PgDr.Agent;
 
-/// <summary>Another node as the agent reaches it.</summary>
-public sealed record AgentPeer(string Name, PgInstance Instance, string Region);
+/// <summary>Another node as the agent reaches it, and its agent's HTTP endpoint when the configuration names one.</summary>
+public sealed record AgentPeer(string Name, PgInstance Instance, string Region, Uri? Agent = null)
+{
+    /// <summary>Whether this is the node reached at <paramref name="instance"/> or named <paramref name="clusterName"/>.</summary>
+    public bool Is(PgInstance instance, string? clusterName)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        return string.Equals(Instance.Name, instance.Name, StringComparison.OrdinalIgnoreCase)
+            || (clusterName is not null && string.Equals(Name, clusterName, StringComparison.Ordinal));
+    }
+}
 
 /// <summary>The failover policy with its values checked and turned into times.</summary>
 public sealed record AgentPolicy
@@ -182,7 +191,11 @@ public sealed record AgentSettings
                 throw Fail("every entry of 'agent.peers' needs a 'name'");
             }
 
-            peers.Add(new AgentPeer(peer.Name, ParseInstance(peer.Instance, $"agent.peers[{peer.Name}].instance", Fail), peer.Region ?? peer.Name));
+            peers.Add(new AgentPeer(
+                peer.Name,
+                ParseInstance(peer.Instance, $"agent.peers[{peer.Name}].instance", Fail),
+                peer.Region ?? peer.Name,
+                string.IsNullOrWhiteSpace(peer.Agent) ? null : ParseAgent(peer.Agent, $"agent.peers[{peer.Name}].agent", Fail)));
         }
 
         if (agent.Advertise is { Length: > 0 } advertise)
@@ -214,6 +227,35 @@ public sealed record AgentSettings
             Peers = peers,
             Policy = policy,
         };
+    }
+
+    /// <summary>
+    /// The agents a configuration names, each with the node it keeps: this node's own (its endpoint as reached on this
+    /// host) and every peer with an 'agent' address; none without an agent section. pgdr check reads from them what it
+    /// cannot measure of a node on another host (its disks).
+    /// </summary>
+    public static IReadOnlyList<AgentPeer> AgentsOf(PgDrConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Agent is not { ValueKind: JsonValueKind.Object })
+        {
+            return [];
+        }
+
+        var settings = FromConfig(config);
+        var listen = settings.HttpAddress is "0.0.0.0" or "::" ? "127.0.0.1" : settings.HttpAddress;
+        var own = new Uri($"http://{(listen.Contains(':', StringComparison.Ordinal) ? $"[{listen}]" : listen)}:{settings.HttpPort}/");
+        var name = settings.Node ?? settings.Instance.Name;
+        return [new AgentPeer(name, settings.Instance, settings.Region ?? name, own), .. settings.Peers.Where(p => p.Agent is not null)];
+    }
+
+    /// <summary>An agent's HTTP endpoint: host:port, or an http:// URL.</summary>
+    private static Uri ParseAgent(string text, string setting, Func<string, Exception> fail)
+    {
+        var withScheme = text.Contains("://", StringComparison.Ordinal) ? text : "http://" + text;
+        return Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && uri.AbsolutePath == "/"
+            ? uri
+            : throw fail($"'{setting}' must be the agent's HTTP endpoint as host:port or http://host:port, not '{text}'");
     }
 
     private static TimeSpan Seconds(double value, string setting, Func<string, Exception> fail) =>

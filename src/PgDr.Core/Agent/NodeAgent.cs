@@ -958,6 +958,7 @@ public sealed class NodeAgent
             ArchiveReadySegments = probe?.ArchiveReadySegments,
             ArchivedCount = probe?.ArchivedCount,
             ArchiveFailedCount = probe?.ArchiveFailedCount,
+            Disks = MeasureDisks(),
             AutomaticFailover = Policy.AutomaticFailover,
             Fenced = fenced,
             LeaseRenewals = renewals,
@@ -968,6 +969,30 @@ public sealed class NodeAgent
             ObservedAtClock = now,
         });
         _ = probeFailure;
+    }
+
+    /// <summary>
+    /// The node's disks, measured here on its host every round: a check run on another host cannot measure them, and
+    /// reads them from GET /status instead.
+    /// </summary>
+    private List<PgDrAgentDisk> MeasureDisks()
+    {
+        var directory = _control?.DataDirectory ?? _settings.DataDirectory;
+        if (string.IsNullOrEmpty(directory))
+        {
+            return [];
+        }
+
+        var disks = new List<PgDrAgentDisk>();
+        foreach (var (label, path) in DiskSpace.NodePaths(directory))
+        {
+            if (DiskSpace.Measure(path) is { } usage)
+            {
+                disks.Add(new PgDrAgentDisk { Label = label, Path = path, Mount = usage.Mount, FreeBytes = usage.FreeBytes, TotalBytes = usage.TotalBytes });
+            }
+        }
+
+        return disks;
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";

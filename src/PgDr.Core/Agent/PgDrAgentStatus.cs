@@ -39,6 +39,28 @@ public sealed class PgDrAgentPeer
     public string? State { get; set; }
 }
 
+/// <summary>A disk the node writes to, measured by its agent on the node's host (pgdr check judges it for a node elsewhere).</summary>
+public sealed class PgDrAgentDisk
+{
+    /// <summary>"data directory" or "pg_wal": the Subject of pgdr check's DiskSpace verdicts.</summary>
+    [JsonPropertyName("label")]
+    public string Label { get; set; } = string.Empty;
+
+    /// <summary>The path measured (pg_wal through its link).</summary>
+    [JsonPropertyName("path")]
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>The mount point of the file system that holds it.</summary>
+    [JsonPropertyName("mount")]
+    public string Mount { get; set; } = string.Empty;
+
+    [JsonPropertyName("freeBytes")]
+    public long FreeBytes { get; set; }
+
+    [JsonPropertyName("totalBytes")]
+    public long TotalBytes { get; set; }
+}
+
 /// <summary>
 /// One agent's view of its node and the cluster, refreshed every heartbeat: what GET /status returns, what the other
 /// endpoints and /metrics are computed from.
@@ -130,6 +152,10 @@ public sealed class PgDrAgentStatus
 
     [JsonPropertyName("archiveFailedCount")]
     public long? ArchiveFailedCount { get; set; }
+
+    /// <summary>The data directory's and pg_wal's file systems; empty until the agent has found the data directory.</summary>
+    [JsonPropertyName("disks")]
+    public List<PgDrAgentDisk> Disks { get; set; } = [];
 
     [JsonPropertyName("automaticFailover")]
     public bool AutomaticFailover { get; set; }

@@ -28,6 +28,66 @@ public static class PgPassFile
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The password libpq would take from the file at <paramref name="path"/> for this connection (the first line whose
+    /// fields match, * matching anything; "replication" is the database of a physical replication connection), or null
+    /// when no line matches or the file cannot be read.
+    /// </summary>
+    public static string? FindPassword(string path, string host, int port, string database, string user)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        string[] wanted = [host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), database, user];
+        foreach (var line in lines)
+        {
+            if (line.StartsWith('#') || Fields(line) is not { Count: 5 } fields)
+            {
+                continue;
+            }
+
+            if (Enumerable.Range(0, 4).All(i => fields[i] == "*" || fields[i] == wanted[i]))
+            {
+                return fields[4];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A line's fields with their escapes undone; more than five (an unescaped colon in the password) is kept as five.</summary>
+    private static List<string> Fields(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        for (var i = 0; i < line.Length; i++)
+        {
+            if (line[i] == '\\' && i + 1 < line.Length)
+            {
+                field.Append(line[++i]);
+            }
+            else if (line[i] == ':' && fields.Count < 4)
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(line[i]);
+            }
+        }
+
+        fields.Add(field.ToString());
+        return fields;
+    }
+
     /// <summary>A field as libpq reads it: backslash and colon escaped with a backslash.</summary>
     public static string Escape(string field) =>
         field.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);

@@ -18,6 +18,13 @@ public sealed class ConfigurationCheckOptions
     /// <summary>Free space below this share of a disk Warns (default 15 %); below a third of it Fails.</summary>
     public double MinFreeDiskShare { get; init; } = 0.15;
 
+    /// <summary>
+    /// A PgDr configuration whose agent section names node agents (agent.peers[].agent, and this node's own): the disks of
+    /// a node on another host are read from its agent (GET /status). Without one they cannot be measured, which DiskSpace
+    /// says. Default none.
+    /// </summary>
+    public string? ConfigPath { get; init; }
+
     /// <summary>Scan the server log for the known failure lines (default on).</summary>
     public bool ScanLog { get; init; } = true;
 

@@ -1,3 +1,5 @@
+using PgDr.Agent;
+using PgDr.Archive.Configuration;
 using PgDr.Connections;
 using PgDr.Errors;
 using PgDr.Hosting;
@@ -26,6 +28,7 @@ public static class ConfigurationCheckService
             throw new PgDrArgumentException(ErrorIds.InvalidInstance, "Name at least one node to check.", instances);
         }
 
+        IReadOnlyList<AgentPeer> agents = options.ConfigPath is null ? [] : AgentSettings.AgentsOf(PgDrConfig.Load(options.ConfigPath));
         var results = new List<PgDrCheck>();
         var clocks = new List<(PgInstance Instance, string? ClusterName, ClockSample Sample)>();
         for (var i = 0; i < instances.Count; i++)
@@ -49,7 +52,7 @@ public static class ConfigurationCheckService
             results.AddRange(SettingsChecks.Judge(facts, w));
             results.AddRange(AccessChecks.Judge(facts, w));
             var local = await FindLocalAsync(instance, cancellationToken).ConfigureAwait(false);
-            results.AddRange(await Guard(w, PgDrCheckArea.Health, CheckIds.Archiver, () => HealthChecks.RunAsync(facts, local, options, w, cancellationToken)).ConfigureAwait(false));
+            results.AddRange(await Guard(w, PgDrCheckArea.Health, CheckIds.Archiver, () => HealthChecks.RunAsync(facts, local, agents, options, w, cancellationToken)).ConfigureAwait(false));
             if (options.ScanLog)
             {
                 results.AddRange(await Guard(w, PgDrCheckArea.Log, CheckIds.LogScan, () => ServerLogScan.RunAsync(facts, local, options, w, cancellationToken)).ConfigureAwait(false));

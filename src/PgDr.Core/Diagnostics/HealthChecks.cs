@@ -1,4 +1,6 @@
 using Npgsql;
+using PgDr.Agent;
+using PgDr.Agent.Http;
 using PgDr.Archive.Server;
 using PgDr.Connections;
 using PgDr.Errors;
@@ -10,23 +12,21 @@ namespace PgDr.Diagnostics;
 /// <summary>
 /// Judges what runs now, through the services that already measure it: the archiver (WalArchivingHealthService, with its
 /// diagnosis from the server log), slots (ReplicationSlotService's rules), streams and replay (ReplicationLagService),
-/// and, for a node on this host, the free space of the data directory and pg_wal.
+/// and the free space of the data directory and pg_wal: measured here for a node on this host, read from its agent for
+/// a node elsewhere.
 /// </summary>
 internal static class HealthChecks
 {
     private const PgDrCheckArea Area = PgDrCheckArea.Health;
 
-    public static async Task<IReadOnlyList<PgDrCheck>> RunAsync(NodeFacts facts, LocalNode? local, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<PgDrCheck>> RunAsync(
+        NodeFacts facts, LocalNode? local, IReadOnlyList<AgentPeer> agents, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
     {
         var results = new List<PgDrCheck>();
         results.AddRange(await ArchiverAsync(facts, local, options, w, cancellationToken).ConfigureAwait(false));
         results.AddRange(Slots(facts, w));
         results.AddRange(await StreamingAsync(facts, local is not null, options, w, cancellationToken).ConfigureAwait(false));
-        if (local is not null)
-        {
-            results.AddRange(Disks(local, options, w));
-        }
-
+        results.AddRange(local is not null ? Disks(local, options, w) : await RemoteDisksAsync(facts, agents, options, w, cancellationToken).ConfigureAwait(false));
         return results;
     }
 
@@ -143,8 +143,7 @@ internal static class HealthChecks
 
     private static IEnumerable<PgDrCheck> Disks(LocalNode local, ConfigurationCheckOptions options, CheckWriter w)
     {
-        var wal = Path.Combine(local.DataDirectory, "pg_wal");
-        foreach (var (label, path) in new[] { ("data directory", local.DataDirectory), ("pg_wal", ResolveLink(wal)) })
+        foreach (var (label, path) in DiskSpace.NodePaths(local.DataDirectory))
         {
             if (JudgeDisk(path, options.MinFreeDiskShare, w, label) is { } check)
             {
@@ -155,54 +154,63 @@ internal static class HealthChecks
 
     private const string DiskFix = "Free space or grow the disk; pg_wal filling up stops the server (PANIC), and a full data directory stops writes.";
 
+    private const string RemoteDiskFix =
+        "Run the node's agent (pgdr agent) and name it in this host's configuration (agent.peers[].agent: its host:port), then check with -ConfigPath / --config; or run the check on the node's own host.";
+
+    /// <summary>How long a node's agent may take to answer: it answers from its latest view, never from a query.</summary>
+    private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A node on another host: its disks as its agent measured them there, judged by the same rules. Without an agent, or
+    /// with one that does not answer, they cannot be measured, and DiskSpace says so instead of saying nothing.
+    /// </summary>
+    private static async Task<IReadOnlyList<PgDrCheck>> RemoteDisksAsync(
+        NodeFacts facts, IReadOnlyList<AgentPeer> agents, ConfigurationCheckOptions options, CheckWriter w, CancellationToken cancellationToken)
+    {
+        var name = facts.Node.ClusterName;
+        if (agents.FirstOrDefault(a => a.Agent is not null && a.Is(facts.Instance, name)) is not { Agent: { } endpoint })
+        {
+            return [w.Warn(Area, CheckIds.DiskSpace, "not measured: PgDr finds no data directory of this node on this host, and the disks of a remote node cannot be measured without its agent", RemoteDiskFix)];
+        }
+
+        PgDrAgentStatus status;
+        try
+        {
+            status = await AgentStatusClient.GetAsync(endpoint, AgentTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PgDrException ex)
+        {
+            return [w.Warn(Area, CheckIds.DiskSpace, $"not measured: {ex.Message} [{ex.ErrorId}]", "Start the node's agent (pgdr agent), or open its HTTP port to this host; or run the check on the node's own host.")];
+        }
+
+        if (name is not null && status.Node is not null && !string.Equals(status.Node, name, StringComparison.Ordinal))
+        {
+            return [w.Warn(Area, CheckIds.DiskSpace, $"not measured: the agent at {endpoint} keeps {status.Node}, not {name}", "Correct agent.peers[].agent in the configuration: it names another node's agent.")];
+        }
+
+        if (status.Disks.Count == 0)
+        {
+            return [w.Warn(Area, CheckIds.DiskSpace, $"not measured: the agent at {endpoint} reports no disk (it has not found the data directory)", "Give the agent its data directory (agent.dataDirectory) and make sure it can read it.")];
+        }
+
+        return status.Disks.Select(d => JudgeDisk(new DiskUsage(d.FreeBytes, d.TotalBytes, d.Mount), options.MinFreeDiskShare, w, d.Label, $" (measured by its agent at {endpoint})")).ToList();
+    }
+
     /// <summary>
     /// The free space of the file system holding <paramref name="path"/>, judged as <paramref name="checkId"/> (DiskSpace
     /// unless given); null when it cannot be measured.
     /// </summary>
-    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject, string checkId = CheckIds.DiskSpace, string fix = DiskFix)
-    {
-        if (FreeSpace(path) is not { } space)
-        {
-            return null;
-        }
+    internal static PgDrCheck? JudgeDisk(string path, double minFreeShare, CheckWriter w, string subject, string checkId = CheckIds.DiskSpace, string fix = DiskFix) =>
+        DiskSpace.Measure(path) is { } usage ? JudgeDisk(usage, minFreeShare, w, subject, string.Empty, checkId, fix) : null;
 
-        var share = space.Total == 0 ? 0 : (double)space.Free / space.Total;
-        var evidence = $"{Bytes.Format(space.Free)} free of {Bytes.Format(space.Total)} ({share:P0}) on {space.Mount}";
+    /// <summary>Below <paramref name="minFreeShare"/> free Warns, below a third of it Fails; <paramref name="where"/> ends the evidence.</summary>
+    internal static PgDrCheck JudgeDisk(DiskUsage space, double minFreeShare, CheckWriter w, string subject, string where, string checkId = CheckIds.DiskSpace, string fix = DiskFix)
+    {
+        var share = space.FreeShare;
+        var evidence = $"{Bytes.Format(space.FreeBytes)} free of {Bytes.Format(space.TotalBytes)} ({share:P0}) on {space.Mount}{where}";
         return share < minFreeShare / 3 ? w.Fail(Area, checkId, evidence, fix, subject)
             : share < minFreeShare ? w.Warn(Area, checkId, evidence, fix, subject)
             : w.Pass(Area, checkId, evidence, subject);
-    }
-
-    /// <summary>Free and total bytes of the mount that holds <paramref name="path"/> (the longest mount point above it).</summary>
-    internal static (long Free, long Total, string Mount)? FreeSpace(string path)
-    {
-        try
-        {
-            var full = Path.GetFullPath(path);
-            var drive = DriveInfo.GetDrives()
-                .Where(d => d.IsReady && IsUnder(full, d.RootDirectory.FullName))
-                .MaxBy(d => d.RootDirectory.FullName.Length);
-            return drive is null ? null : (drive.AvailableFreeSpace, drive.TotalSize, drive.RootDirectory.FullName);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static bool IsUnder(string path, string root) =>
-        root == "/" || path == root.TrimEnd('/') || path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
-
-    private static string ResolveLink(string path)
-    {
-        try
-        {
-            return Directory.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return path;
-        }
     }
 
     /// <summary>Reads a node's clock a few times through SQL and keeps the most precise reading.</summary>

@@ -168,4 +168,7 @@ public static class ErrorIds
     // The node agent (pgdr agent): its HTTP endpoint's port is taken, or it was asked to run without an agent section
     public const string AgentPortInUse = "AgentPortInUse";
     public const string AgentEventLogNotFound = "AgentEventLogNotFound";
+
+    // Another node's agent (GET /status) did not answer, or answered with something that is not its status
+    public const string AgentUnreachable = "AgentUnreachable";
 }

@@ -39,6 +39,10 @@ public sealed class LocalCluster : IPostgresService
 
     private string WorkingDirectory => Path.GetDirectoryName(DataDirectory) ?? "/";
 
+    /// <remarks>
+    /// The server gets this process's environment without libpq's connection variables (<see cref="LibpqEnvironment"/>):
+    /// its WAL receiver logs in with primary_conninfo alone, never with the credentials of whoever ran pgdr.
+    /// </remarks>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var result = await ProcessRunner.RunAsync(
@@ -46,7 +50,8 @@ public sealed class LocalCluster : IPostgresService
             ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "start"],
             cancellationToken,
             RunAs,
-            workingDirectory: WorkingDirectory).ConfigureAwait(false);
+            workingDirectory: WorkingDirectory,
+            withoutVariables: LibpqEnvironment.Variables).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
             throw new PgDrException(

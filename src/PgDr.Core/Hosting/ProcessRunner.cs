@@ -21,7 +21,8 @@ public static class ProcessRunner
         IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null,
         Action<string>? standardErrorLine = null,
-        bool replaceEnvironment = false)
+        bool replaceEnvironment = false,
+        IEnumerable<string>? withoutVariables = null)
     {
         var start = new ProcessStartInfo
         {
@@ -54,6 +55,12 @@ public static class ProcessRunner
         if (runAs is { SwitchNeeded: true, HomeDirectory: { } home })
         {
             start.Environment["HOME"] = home;
+        }
+
+        // Inherited variables the program must not see go first; what the caller sets explicitly is added after.
+        foreach (var name in withoutVariables ?? [])
+        {
+            start.Environment.Remove(name);
         }
 
         if (environment is not null)

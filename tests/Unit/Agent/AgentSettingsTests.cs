@@ -31,6 +31,25 @@ public sealed class AgentSettingsTests
     }
 
     [Fact]
+    public void The_agents_a_configuration_names_are_its_own_and_each_peer_with_an_agent_address()
+    {
+        var config = PgDrConfig.Parse($$"""
+            { {{Repositories}}, "agent": { "node": "region-a", "instance": "127.0.0.1:5433", "httpPort": 8081, "peers": [
+              { "name": "region-b", "instance": "db-b:5432", "agent": "db-b:8080" },
+              { "name": "region-c", "instance": "db-c:5432" } ] } }
+            """, "/etc/pgdr/pgdr.json");
+
+        var agents = AgentSettings.AgentsOf(config);
+
+        Assert.Equal(
+            [("region-a", "127.0.0.1:5433", "http://127.0.0.1:8081/"), ("region-b", "db-b:5432", "http://db-b:8080/")],
+            agents.Select(a => (a.Name, a.Instance.Name, a.Agent!.ToString())).ToArray());
+        Assert.True(agents[1].Is(new PgDr.Connections.PgInstance("db-b:5432"), null));
+        Assert.True(agents[1].Is(new PgDr.Connections.PgInstance("10.0.0.2:5432"), "region-b"));
+        Assert.Empty(AgentSettings.AgentsOf(PgDrConfig.Parse($$"""{ {{Repositories}} }""", "/etc/pgdr/pgdr.json")));
+    }
+
+    [Fact]
     public void Archive_command_does_not_read_the_agent_section_so_a_broken_one_cannot_stop_archiving()
     {
         var config = PgDrConfig.Parse($$"""{ {{Repositories}}, "agent": { "policy": { "missedHeartbeats": "three" } } }""", "/etc/pgdr/pgdr.json");
@@ -52,6 +71,8 @@ public sealed class AgentSettingsTests
     [InlineData("""{ "service": "upstart:pg" }""", "service")]
     [InlineData("""{ "instance": "postgresql://pgdr:secret@db-a:5432/postgres" }""", "password")]
     [InlineData("""{ "peers": [ { "instance": "db-b:5432" } ] }""", "name")]
+    [InlineData("""{ "peers": [ { "name": "region-b", "instance": "db-b:5432", "agent": "https://db-b:8080" } ] }""", "agent.peers[region-b].agent")]
+    [InlineData("""{ "peers": [ { "name": "region-b", "instance": "db-b:5432", "agent": "db-b:8080/status" } ] }""", "agent.peers[region-b].agent")]
     [InlineData("[]", "'agent' section")]
     public void A_malformed_policy_is_refused_with_InvalidConfig_naming_the_setting(string section, string named)
     {

@@ -2,6 +2,7 @@ using PgDr.Diagnostics;
 using PgDr.Hosting;
 using PgDr.Hosting.Sandbox;
 using PgDr.Replication;
+using PgDr.Tests.Fixtures;
 
 namespace PgDr.Tests.Diagnostics;
 
@@ -23,6 +24,15 @@ internal static class ConfigurationCheckSupport
     }
 
     public static string Describe(IEnumerable<PgDrCheck> results) => string.Join('\n', results.Select(r => r.ToString()));
+
+    /// <summary>Sets a standby's primary_conninfo (reloaded: its WAL receiver reconnects with it) and waits until it took.</summary>
+    public static async Task SetPrimaryConnInfoAsync(PgDr.Connections.PgInstance standby, string conninfo)
+    {
+        await Sql.ExecuteAsync(standby, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.Replace("'", "''", StringComparison.Ordinal)}'");
+        await Sql.ExecuteAsync(standby, "SELECT pg_reload_conf()");
+        await Wait.UntilAsync(async _ => await Sql.ScalarAsync<string>(standby, "SHOW primary_conninfo") == conninfo,
+            TimeSpan.FromSeconds(15), "primary_conninfo to reload", CancellationToken.None);
+    }
 
     /// <summary>Waits until <paramref name="standby"/> streams from its upstream again (after a test stopped a node).</summary>
     public static Task WaitForStreamingAsync(PgSandbox sandbox, string standby) =>

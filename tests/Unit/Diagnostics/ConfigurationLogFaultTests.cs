@@ -132,14 +132,6 @@ public sealed class ConfigurationLogFaultTests(PrimaryAndStandbyFixture fixture)
         }
     }
 
-    private static async Task SetPrimaryConnInfoAsync(PgDr.Connections.PgInstance standby, string conninfo)
-    {
-        await Sql.ExecuteAsync(standby, $"ALTER SYSTEM SET primary_conninfo = '{conninfo.Replace("'", "''", StringComparison.Ordinal)}'");
-        await Sql.ExecuteAsync(standby, "SELECT pg_reload_conf()");
-        await Wait.UntilAsync(async _ => await Sql.ScalarAsync<string>(standby, "SHOW primary_conninfo") == conninfo,
-            TimeSpan.FromSeconds(15), "primary_conninfo to reload", CancellationToken.None);
-    }
-
     private async Task RestartAsync(string node)
     {
         await _sandbox.StopNodeAsync(node, StopMode.Fast, CancellationToken.None);

@@ -219,6 +219,58 @@ public sealed class SandboxTlsTests(TlsSandboxFixture fixture) : IClassFixture<T
     }
 
     [Fact]
+    public async Task A_standby_whose_stream_trusts_a_foreign_CA_does_not_stream_and_pgdr_check_fails_Streaming_and_LogTls()
+    {
+        var standby = _sandbox.Instance("region-b");
+        var original = await Sql.ScalarAsync<string>(standby, "SHOW primary_conninfo");
+        Assert.True(ConnInfo.TryParse(original, out var conninfo, out _));
+
+        // verify-full against a root certificate of another CA: the primary's certificate, signed by the sandbox CA, is
+        // not trusted, so the WAL receiver ends the handshake and retries every 5 s (wal_retrieve_retry_interval).
+        var directory = await ArchiveTestSupport.NewDirectoryAsync("stream-foreign-ca");
+        var (foreign, _) = TestCertificates.WriteSelfSigned(directory, "foreign", IPAddress.Loopback);
+        await OsUser.ForPostgres().TakeOwnershipAsync(directory, CancellationToken.None);
+        Assert.Equal("verify-full", conninfo["sslmode"]);
+        conninfo["sslrootcert"] = foreign;
+        await Diagnostics.ConfigurationCheckSupport.SetPrimaryConnInfoAsync(standby, conninfo.ToString());
+        try
+        {
+            await Wait.UntilAsync(
+                async _ => await Sql.ScalarAsync<long>(_sandbox.Primary.Instance, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'region-b'") == 0,
+                TimeSpan.FromSeconds(30), "region-b's stream to end", CancellationToken.None);
+            IReadOnlyList<PgDrCheck> results = [];
+            await Wait.UntilAsync(async _ =>
+            {
+                results = await ConfigurationCheckService.CheckAsync([standby], new ConfigurationCheckOptions(), null, CancellationToken.None);
+                return results.Any(r => r.CheckId == CheckIds.LogTls);
+            }, TimeSpan.FromSeconds(60), "region-b to log the refused handshake", CancellationToken.None);
+
+            Assert.Equal(PgDrCheckVerdict.Fail, results.Single(r => r.CheckId == CheckIds.Streaming && r.Subject == "upstream").Verdict);
+            var line = results.Single(r => r.CheckId == CheckIds.LogTls);
+            Assert.Equal(PgDrCheckVerdict.Fail, line.Verdict);
+            Assert.Contains("certificate verify failed", line.Evidence, StringComparison.Ordinal);
+            Assert.Equal(0L, await Sql.ScalarAsync<long>(_sandbox.Primary.Instance, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'region-b'"));
+
+            // pgdr check says the same, by the same ids, and exits 1.
+            var environment = new Dictionary<string, string?> { ["PGPASSFILE"] = _sandbox.PasswordFile, ["PGUSER"] = PgSandbox.Superuser, ["PGPASSWORD"] = null };
+            var check = await Cli.PgDrProcess.RunAsync(environment, "check", standby.Name, "--sslmode", "verify-full", "--sslrootcert", _sandbox.CaCertificate!, "--json");
+            Assert.True(check.ExitCode == 1, check.StandardOutput + check.StandardError);
+            using var json = System.Text.Json.JsonDocument.Parse(check.StandardOutput);
+            var failed = json.RootElement.EnumerateArray()
+                .Where(e => e.GetProperty("verdict").GetString() == "Fail")
+                .Select(e => e.GetProperty("checkId").GetString())
+                .ToList();
+            Assert.Contains(CheckIds.Streaming, failed);
+            Assert.Contains(CheckIds.LogTls, failed);
+        }
+        finally
+        {
+            await Diagnostics.ConfigurationCheckSupport.SetPrimaryConnInfoAsync(standby, original);
+            await Diagnostics.ConfigurationCheckSupport.WaitForStreamingAsync(_sandbox, "region-b");
+        }
+    }
+
+    [Fact]
     public async Task Test_PgDrConfiguration_passes_TLS_for_clients_and_for_the_stream()
     {
         var results = await ConfigurationCheckService.CheckAsync(

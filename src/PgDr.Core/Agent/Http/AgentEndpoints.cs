@@ -154,6 +154,8 @@ public static class PrometheusText
         Metric(text, "pgdr_lease_renewal_failures_total", "counter", "Failed lease renewals by this agent.", node, status.LeaseRenewalFailures);
         Metric(text, "pgdr_failovers_total", "counter", "Automated failovers this agent carried out.", node, status.Failovers);
         Metric(text, "pgdr_fences_total", "counter", "Times this agent fenced its own node.", node, status.Fences);
+        DiskMetric(text, "pgdr_disk_free_bytes", "Free bytes of the file system holding the data directory or pg_wal.", node, status.Disks, d => d.FreeBytes);
+        DiskMetric(text, "pgdr_disk_size_bytes", "Size in bytes of the file system holding the data directory or pg_wal.", node, status.Disks, d => d.TotalBytes);
         return text.ToString();
     }
 
@@ -164,6 +166,15 @@ public static class PrometheusText
         {
             // A series without a value is left out (Prometheus has no null), never written as 0.
             text.Append(CultureInfo.InvariantCulture, $"{name}{{{labels}}} {v.ToString("R", CultureInfo.InvariantCulture)}\n");
+        }
+    }
+
+    private static void DiskMetric(StringBuilder text, string name, string help, string node, IReadOnlyList<PgDrAgentDisk> disks, Func<PgDrAgentDisk, long> value)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} gauge\n");
+        foreach (var disk in disks)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{name}{{{node},disk=\"{Escape(disk.Label)}\"}} {value(disk)}\n");
         }
     }
 

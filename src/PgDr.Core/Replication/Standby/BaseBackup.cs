@@ -26,6 +26,8 @@ internal static partial class BaseBackup
         CancellationToken cancellationToken)
     {
         // The connection is the standby's own primary_conninfo: the same user, password file, TLS settings and keepalives.
+        // libpq's variables of whoever runs pgdr are left out, as the server started afterwards leaves them out: a
+        // PGPASSWORD would win over the password file, and the copy would log in where the standby then cannot.
         List<string> arguments = ["-d", conninfo.ToString(), "-D", dataDirectory, "-S", slotName, "-X", "stream", "-c", "fast", "--progress", "--no-password"];
         if (skipSync)
         {
@@ -46,7 +48,7 @@ internal static partial class BaseBackup
             runAs,
             environment,
             workingDirectory,
-            line =>
+            standardErrorLine: line =>
             {
                 // Without a terminal pg_basebackup writes one "done/total kB (n%), ..." line per report.
                 if (ProgressLine().Match(line) is { Success: true } match)
@@ -54,7 +56,8 @@ internal static partial class BaseBackup
                     copied = 1024 * long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
                     progress(copied, 1024 * long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
                 }
-            }).ConfigureAwait(false);
+            },
+            withoutVariables: LibpqEnvironment.Variables).ConfigureAwait(false);
 
         if (result.ExitCode != 0)
         {

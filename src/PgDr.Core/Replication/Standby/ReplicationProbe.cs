@@ -17,9 +17,12 @@ internal static class ReplicationProbe
 {
     public static async Task<ReplicationProbeResult> RunAsync(PgInstance upstream, string user, string? password, string? passwordFile, CancellationToken cancellationToken)
     {
-        var instance = upstream.WithCredential(user, password);
+        // The password file's entry, taken here: Npgsql (like libpq) prefers PGPASSWORD to any password file, and the
+        // PGPASSWORD of an admin running pgdr is not the replication role's; the standby will read only the file.
+        var filePassword = password is null && passwordFile is not null ? PgPassFile.FindPassword(passwordFile, upstream.Host, upstream.Port, "replication", user) : null;
+        var instance = upstream.WithCredential(user, password ?? filePassword);
         var builder = PgConnector.ConnectionString(instance);
-        if (password is null && passwordFile is not null)
+        if (password is null && filePassword is null && passwordFile is not null)
         {
             builder.Passfile = passwordFile;
         }
