@@ -24,15 +24,19 @@ public static class DiskSpace
     }
 
     /// <summary>The file system that holds <paramref name="path"/> (the longest mount point above it); null when it cannot be measured.</summary>
+    /// <remarks>
+    /// Only that one mount is asked whether it is ready: the agent measures every round, and asking each mount of the host
+    /// would stall a round (and the lease renewal in it) on any hung network mount, however unrelated to the node.
+    /// </remarks>
     public static DiskUsage? Measure(string path)
     {
         try
         {
             var full = System.IO.Path.GetFullPath(path);
             var drive = DriveInfo.GetDrives()
-                .Where(d => d.IsReady && IsUnder(full, d.RootDirectory.FullName))
-                .MaxBy(d => d.RootDirectory.FullName.Length);
-            return drive is null ? null : new DiskUsage(drive.AvailableFreeSpace, drive.TotalSize, drive.RootDirectory.FullName);
+                .Where(d => IsUnder(full, d.Name))
+                .MaxBy(d => d.Name.Length);
+            return drive is not { IsReady: true } ? null : new DiskUsage(drive.AvailableFreeSpace, drive.TotalSize, drive.RootDirectory.FullName);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
