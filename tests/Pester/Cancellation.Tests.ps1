@@ -16,9 +16,9 @@ BeforeAll {
         [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
     }
 
-    function Get-ServerProcess([string] $Directory) {
-        # postgres shows its data directory on its command line (-D); nothing else of PgDr runs there.
-        @(Get-Process postgres -ErrorAction SilentlyContinue | Where-Object { $_.CommandLine -like "*$Directory*" })
+    function Get-ServerProcess([string] $Directory, [string] $Name = 'postgres') {
+        # postgres and pg_basebackup show the data directory on their command line (-D); nothing else of PgDr runs there.
+        @(Get-Process $Name -ErrorAction SilentlyContinue | Where-Object { $_.CommandLine -like "*$Directory*" })
     }
 }
 
@@ -60,5 +60,45 @@ Describe 'Ctrl+C (StopProcessing)' {
         $run.PowerShell.Dispose()
         Get-ServerProcess $path | Should -BeNullOrEmpty
         Test-Path $path | Should -BeFalse
+    }
+
+    It 'stops New-PgStandby -Force during the copy and returns only once the standby it replaces runs again' {
+        # Rebuilding a standby in place: -Force sets its directory aside and copies anew. Ctrl+C in the copy must give
+        # back the old standby, and the prompt must come back only when it has: running, streaming, nothing set aside.
+        $path = Join-Path $work 'reclone'
+        $sandbox = New-PgDrSandbox -Path $path -StandbyCount 1 -Confirm:$false
+        $standby = $sandbox.Nodes[1]
+        $env:PGPASSFILE = Join-Path $path '.pgpass'
+        # About 300 MB, so that the copy lasts long enough to be stopped in the middle.
+        "CREATE TABLE filler AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 700000) g; CHECKPOINT;" |
+            & (Join-Path $sandbox.Binaries.Directory 'psql') -X -q -v ON_ERROR_STOP=1 -h $sandbox.Primary.Instance.Host -p $sandbox.Primary.Instance.Port -U postgres -d postgres -f - | Out-Null
+        Remove-Item Env:PGPASSFILE
+        $run = Start-InNewPipeline New-PgStandby @{
+            Instance = $sandbox.Primary.Instance; DataDirectory = $standby.DataDirectory; Name = $standby.Name; SlotName = $standby.SlotName
+            Port = $standby.Port; Force = $true; PasswordFile = (Join-Path $path '.pgpass')
+            ReplicationCredential = (Get-PgDrSandboxCredential -Path $path -User pgdr_replicator)
+            BinDirectory = $sandbox.Binaries.Directory; Service = 'pg_ctl'; Confirm = $false
+        }
+        $deadline = [DateTime]::UtcNow.AddMinutes(2)
+        while (-not (Get-ServerProcess $standby.DataDirectory pg_basebackup) -and -not $run.Async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Get-ServerProcess $standby.DataDirectory pg_basebackup | Should -Not -BeNullOrEmpty -Because 'the test must stop the copy while it runs'
+
+        $run.PowerShell.Stop()
+
+        # Right when the prompt comes back: nothing of the copy is left and the old standby runs again (pg_ctl start
+        # returned, so its server accepts connections). Before, the command returned while that was still under way.
+        # (postmaster.pid first: it is the quickest look; Get-Process takes long enough to hide a late start.)
+        $runningAtReturn = Test-Path (Join-Path $standby.DataDirectory 'postmaster.pid')
+        $serversAtReturn = Get-ServerProcess $standby.DataDirectory
+        $copiesAtReturn = Get-ServerProcess $standby.DataDirectory pg_basebackup
+        $setAsideAtReturn = @(Get-ChildItem $path -Filter '*pgdr-replaced*')
+        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        $run.PowerShell.Dispose()
+        $runningAtReturn | Should -BeTrue -Because 'the standby that was set aside must be running again'
+        $serversAtReturn | Should -Not -BeNullOrEmpty
+        $copiesAtReturn | Should -BeNullOrEmpty
+        $setAsideAtReturn | Should -BeNullOrEmpty
+        (Get-PgDrNode $standby.Instance).Role | Should -Be 'Standby'
+        Remove-PgDrSandbox -Path $path -Confirm:$false
     }
 }

@@ -106,35 +106,14 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         ArgumentNullException.ThrowIfNull(operation);
         var items = new ConcurrentQueue<TItem>();
         var task = operation(items.Enqueue, CancellationToken);
-        var written = false;
-        try
+        // WriteObject throws when a command downstream has all it wanted (Select-Object -First) or the pipeline failed.
+        WhileRunning(task, () =>
         {
-            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
-            {
-                while (items.TryDequeue(out var item))
-                {
-                    WriteObject(item);
-                }
-            }
-
             while (items.TryDequeue(out var item))
             {
                 WriteObject(item);
             }
-
-            written = true;
-        }
-        finally
-        {
-            if (!written)
-            {
-                // WriteObject threw: a command downstream has all it wanted (Select-Object -First) or the pipeline failed.
-                // The operation must not outlive the command (an agent would go on holding its port and its lease):
-                // cancel it and wait until it has finished its own way out (the agent parks its lease or fences).
-                _cancellation.Cancel();
-                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
-            }
-        }
+        });
 
         try
         {
@@ -158,12 +137,7 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         var shown = false;
 
         // WriteProgress may only be called from the pipeline thread, so the engine's reports queue up here.
-        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
-        {
-            shown |= Drain(reports);
-        }
-
-        shown |= Drain(reports);
+        WhileRunning(task, () => shown |= Drain(reports));
         if (shown)
         {
             WriteProgress(new ProgressRecord(_activityId, "PgDr", "Done") { RecordType = ProgressRecordType.Completed });
@@ -176,6 +150,36 @@ public abstract class PgDrCmdlet : PSCmdlet, IDisposable
         catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="pump"/> from the pipeline thread until the operation has finished, and once more after.
+    /// When the pipeline stops (Ctrl+C, or Select-Object -First downstream), PowerShell makes every Write* call throw
+    /// PipelineStoppedException; the command must still not return before the operation, cancelled, has finished its
+    /// own way out (servers stopped, a half-made copy removed, a replaced directory put back, an agent's lease parked),
+    /// or the prompt comes back while that clean-up is still under way.
+    /// </summary>
+    private void WhileRunning(Task task, Action pump)
+    {
+        var finished = false;
+        try
+        {
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
+            {
+                pump();
+            }
+
+            pump();
+            finished = true;
+        }
+        finally
+        {
+            if (!finished)
+            {
+                _cancellation.Cancel();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+            }
         }
     }
 

@@ -101,6 +101,10 @@ public static class ProcessRunner
             try
             {
                 process.Kill(entireProcessTree: true);
+
+                // A caller that cancelled goes on to clean up after the program (delete the copy pg_basebackup was
+                // writing), so the program must be gone first, not merely signalled.
+                process.WaitForExit(TimeSpan.FromSeconds(10));
             }
             catch (InvalidOperationException)
             {

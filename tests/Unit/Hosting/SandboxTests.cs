@@ -1,6 +1,7 @@
 using PgDr.Errors;
 using PgDr.Hosting;
 using PgDr.Hosting.Sandbox;
+using PgDr.Progress;
 using PgDr.Tests.Fixtures;
 using PgDr.Topology;
 
@@ -108,6 +109,68 @@ public sealed class SandboxTests
         Assert.False(Directory.Exists(directory));
     }
 
+    /// <summary>
+    /// Ctrl+C at the worst moments of a build: while a standby is being copied by pg_basebackup (whose WAL streamer is
+    /// a child process of its own that goes on writing into the copy), while it starts, while it is awaited. Whatever
+    /// ran must be gone and the directory removed when the cancelled build returns, not a moment later.
+    /// </summary>
+    [Theory]
+    [InlineData("region-b: copying from")]
+    [InlineData("region-c: waiting until it streams")]
+    public async Task Cancelling_the_build_leaves_no_process_and_no_directory(string cancelAtStatus)
+    {
+        var directory = SandboxFixture.NewDirectory("cancel");
+        using var cancellation = new CancellationTokenSource();
+        var seen = new List<string>();
+        var progress = new InlineProgress(report =>
+        {
+            lock (seen)
+            {
+                seen.Add(report.Status);
+            }
+
+            if (report.Status.StartsWith(cancelAtStatus, StringComparison.Ordinal))
+            {
+                // As a console's Ctrl+C does: from another thread, while the build goes on.
+                _ = Task.Run(cancellation.Cancel);
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            SandboxService.CreateAsync(new SandboxSpec { Directory = directory, Standbys = 2 }, progress, cancellation.Token));
+
+        Assert.Contains(seen, status => status.StartsWith(cancelAtStatus, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(directory), $"{directory} is still there after the cancelled build returned");
+        Assert.Empty(ProcessesNaming(directory));
+    }
+
+    /// <summary>The moment Pester's Ctrl+C test picks: the first server process of the sandbox has just appeared (pg_ctl start is waiting for it).</summary>
+    [Fact]
+    public async Task Cancelling_the_build_as_its_first_server_appears_leaves_no_process_and_no_directory()
+    {
+        var directory = SandboxFixture.NewDirectory("cancel-start");
+        using var cancellation = new CancellationTokenSource();
+        var build = SandboxService.CreateAsync(new SandboxSpec { Directory = directory, Standbys = 2 }, null, cancellation.Token);
+        var sawServer = false;
+        while (!build.IsCompleted)
+        {
+            if (ProcessesNaming(directory).Any(p => p.Contains("postgres", StringComparison.Ordinal) && !p.Contains("initdb", StringComparison.Ordinal)))
+            {
+                sawServer = true;
+                await cancellation.CancelAsync();
+                break;
+            }
+
+            await Task.Delay(10);
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => build);
+
+        Assert.True(sawServer, "the build finished before a server process was seen");
+        Assert.False(Directory.Exists(directory), $"{directory} is still there after the cancelled build returned");
+        Assert.Empty(ProcessesNaming(directory));
+    }
+
     [Fact]
     public async Task Missing_binaries_fail_with_PostgresBinariesNotFound_and_leave_no_directory()
     {
@@ -178,5 +241,34 @@ public sealed class SandboxTests
         {
             await SandboxService.RemoveAsync(directory, null, CancellationToken.None);
         }
+    }
+
+    /// <summary>Command lines of the processes that name the directory (postgres -D, pg_basebackup -D).</summary>
+    private static List<string> ProcessesNaming(string directory)
+    {
+        var found = new List<string>();
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var commandLine = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
+                if (commandLine.Contains(directory, StringComparison.Ordinal))
+                {
+                    found.Add($"{Path.GetFileName(proc)}: {commandLine}");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Not a process, or gone while we looked.
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Calls back on the reporting thread, unlike Progress&lt;T&gt;, so the test acts at the moment reported.</summary>
+    private sealed class InlineProgress(Action<PgDrProgress> onReport) : IProgress<PgDrProgress>
+    {
+        public void Report(PgDrProgress value) => onReport(value);
     }
 }

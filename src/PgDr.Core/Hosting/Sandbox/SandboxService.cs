@@ -72,7 +72,7 @@ public static class SandboxService
         {
             // Nothing half-built stays behind: stop what started, then remove the directory (or empty it, if it was the caller's).
             await builder.TearDownAsync().ConfigureAwait(false);
-            DeleteContents(directory, deleteDirectory: !existed);
+            await DirectoryRemoval.RemoveAsync(directory, keepDirectory: existed).ConfigureAwait(false);
             throw;
         }
     }
@@ -179,33 +179,7 @@ public static class SandboxService
         }
 
         progress?.Report(new PgDrProgress("Removing sandbox", $"deleting {full}"));
-        DeleteContents(full, deleteDirectory: true);
-    }
-
-    private static void DeleteContents(string directory, bool deleteDirectory)
-    {
-        if (!System.IO.Directory.Exists(directory))
-        {
-            return;
-        }
-
-        if (deleteDirectory)
-        {
-            System.IO.Directory.Delete(directory, recursive: true);
-            return;
-        }
-
-        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(directory))
-        {
-            if (System.IO.Directory.Exists(entry))
-            {
-                System.IO.Directory.Delete(entry, recursive: true);
-            }
-            else
-            {
-                File.Delete(entry);
-            }
-        }
+        await DirectoryRemoval.RemoveAsync(full).ConfigureAwait(false);
     }
 
     private static string ReadSuperuserPassword(string directory)

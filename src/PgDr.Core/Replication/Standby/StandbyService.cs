@@ -82,11 +82,9 @@ public static class StandbyService
 
             // pg_basebackup removes what it wrote when it fails, but not when it is killed (cancellation).
             var keepDirectory = prepared.DirectoryExisted && setAside is null;
-            undo.Add($"remove the copy in {directory}", _ =>
-            {
-                RemoveCopy(directory, keepDirectory, prepared.TopmostCreatedDirectory);
-                return Task.CompletedTask;
-            });
+            undo.Add($"remove the copy in {directory}", _ => keepDirectory
+                ? DirectoryRemoval.RemoveAsync(directory, keepDirectory: true)
+                : DirectoryRemoval.RemoveAsync(prepared.TopmostCreatedDirectory ?? directory));
             Report($"pg_basebackup from {request.Upstream}", 0);
             var copied = await BaseBackup.RunAsync(
                 prepared.Binaries,
@@ -529,32 +527,6 @@ public static class StandbyService
                 $"{directory} cannot be set aside to be replaced ({ex.Message}); a mount point cannot be renamed: empty it yourself first.",
                 directory,
                 ex);
-        }
-    }
-
-    private static void RemoveCopy(string directory, bool keepDirectory, string? topmostCreated)
-    {
-        if (!Directory.Exists(directory))
-        {
-            return;
-        }
-
-        if (!keepDirectory)
-        {
-            Directory.Delete(topmostCreated ?? directory, recursive: true);
-            return;
-        }
-
-        foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
-        {
-            if (Directory.Exists(entry))
-            {
-                Directory.Delete(entry, recursive: true);
-            }
-            else
-            {
-                File.Delete(entry);
-            }
         }
     }
 
