@@ -2,7 +2,9 @@
 """Turns results.tsv / facts.tsv of one run into the markdown summary (stdout)."""
 import sys, os, collections
 d = sys.argv[1]
-raw = [l.rstrip("\n").split("\t") for l in open(os.path.join(d, "results.tsv")) if l.strip()]
+# A run of only some steps (STEPS="memory startup", ROUNDS=0) has facts but no throughput rows.
+tsv = os.path.join(d, "results.tsv")
+raw = [l.rstrip("\n").split("\t") for l in open(tsv) if l.strip()] if os.path.exists(tsv) else []
 # Rows measured in several rounds (ROUNDS in wal-archive.sh) are reported once: the median round, with the range.
 groups = collections.OrderedDict()
 for r in raw:
